@@ -1,0 +1,41 @@
+# The two commands: `make test` and `make demo`. Both set everything up from scratch.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo lint install bench emulator clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	$(BIN)/python -m ipykernel install --user --name qwen-dashscope --display-name "qwen-dashscope" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole suite against the bundled emulator (no network but loopback).
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator.
+demo: $(STAMP)
+	$(BIN)/python -m qwen_dashscope.demo
+
+## ruff + mypy (strict on src/).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+## Benchmarks (client CPU per call against the emulator); not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+## Run the emulator in the foreground on port 8000.
+emulator: $(STAMP)
+	$(BIN)/python -m qwen_dashscope.testing --port 8000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

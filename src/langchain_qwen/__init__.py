@@ -1,0 +1,3 @@
+"""LangChain integration for Qwen on DashScope."""
+
+__all__: list[str] = []

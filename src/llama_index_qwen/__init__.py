@@ -1,0 +1,3 @@
+"""LlamaIndex integration for Qwen on DashScope."""
+
+__all__: list[str] = []

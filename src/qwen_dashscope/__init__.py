@@ -1,0 +1,86 @@
+"""qwen-dashscope: the shared DashScope transport on httpx + pydantic.
+
+``DashScopeClient`` / ``AsyncDashScopeClient`` speak the native DashScope protocol (text and
+multimodal generation, embeddings, rerank; JSON and SSE streaming), with typed errors,
+retries, and a capability table of Qwen models. The LangChain and LlamaIndex adapters
+(``langchain_qwen``, ``llama_index_qwen``) are built on it; ``qwen_dashscope.testing`` is an
+emulator of the service for offline tests.
+"""
+
+from ._capabilities import (
+    DEFAULT_CAPABILITIES,
+    ModelCapabilities,
+    get_model_capabilities,
+    register_model,
+)
+from ._client import AsyncDashScopeClient, DashScopeClient
+from ._config import DEFAULT_BASE_URL, REGIONS, Region, Timeouts, resolve_base_url
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ContentFilterError,
+    DashScopeError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    ServerError,
+)
+from ._request import streams_internally, validate_parameters
+from ._stream import StreamAccumulator
+from ._types import (
+    Embedding,
+    EmbeddingResult,
+    GenerationChunk,
+    GenerationResult,
+    RerankItem,
+    RerankResult,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CAPABILITIES",
+    "REGIONS",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncDashScopeClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentFilterError",
+    "DashScopeClient",
+    "DashScopeError",
+    "Embedding",
+    "EmbeddingResult",
+    "GenerationChunk",
+    "GenerationResult",
+    "InvalidRequestError",
+    "ModelCapabilities",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "RateLimitError",
+    "Region",
+    "RerankItem",
+    "RerankResult",
+    "ServerError",
+    "StreamAccumulator",
+    "Timeouts",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "__version__",
+    "get_model_capabilities",
+    "register_model",
+    "resolve_base_url",
+    "streams_internally",
+    "validate_parameters",
+]

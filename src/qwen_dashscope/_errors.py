@@ -1,0 +1,231 @@
+"""Typed errors for the DashScope transport.
+
+Every failure the service or the network can produce surfaces as one of these; no error is
+ever turned into an empty result.
+
+```
+DashScopeError
+├── InvalidRequestError          (also a ValueError) caught before any request is sent
+├── APIError                     status_code, code, message, request_id
+│   ├── BadRequestError          400
+│   │   └── ContentFilterError   400 DataInspectionFailed and other moderation codes
+│   ├── AuthenticationError      401 (with a region hint when the host may not match the key)
+│   ├── PermissionDeniedError    403
+│   ├── NotFoundError            404
+│   ├── RateLimitError           429
+│   └── ServerError              5xx
+├── APIConnectionError           the request did not complete
+│   └── APITimeoutError
+└── ProtocolError                a body that is not what the protocol says
+```
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentFilterError",
+    "DashScopeError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "RateLimitError",
+    "ServerError",
+    "error_from_body",
+    "parse_error_body",
+]
+
+
+class DashScopeError(Exception):
+    """Root of every error raised by qwen-dashscope."""
+
+    status_code: int | None = None
+    code: str | None = None
+    request_id: str | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequestError(DashScopeError, ValueError):
+    """A request the service would reject, caught before anything is sent."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class APIError(DashScopeError):
+    """The service answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [f"{self.status_code}" if self.status_code is not None else None, self.code]
+        head = " ".join(p for p in parts if p)
+        text = f"{head}: {self.message}" if head else self.message
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_api_error,
+            (type(self), self.message, self.status_code, self.code, self.request_id, self.body),
+        )
+
+
+def _rebuild_api_error(
+    cls: type[APIError],
+    message: str,
+    status_code: int | None,
+    code: str | None,
+    request_id: str | None,
+    body: Any,
+) -> APIError:
+    return cls(message, status_code=status_code, code=code, request_id=request_id, body=body)
+
+
+class BadRequestError(APIError):
+    """400: the request was rejected (InvalidParameter, Arrearage, ...)."""
+
+
+class ContentFilterError(BadRequestError):
+    """400: input or output was blocked by content moderation (DataInspectionFailed, ...)."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key was missing, wrong, or belongs to another region."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not use this model, workspace or feature."""
+
+
+class NotFoundError(APIError):
+    """404: the model, workspace or path does not exist."""
+
+
+class RateLimitError(APIError):
+    """429: throttled, or a quota is exhausted."""
+
+
+class ServerError(APIError):
+    """5xx: the service failed."""
+
+
+class APIConnectionError(DashScopeError):
+    """The request could not be completed over the network."""
+
+    def __init__(self, message: str = "Connection error.", *, request_id: str | None = None):
+        super().__init__(message)
+        self.request_id = request_id
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read, or the overall deadline)."""
+
+    def __init__(self, message: str = "Request timed out.", *, request_id: str | None = None):
+        super().__init__(message, request_id=request_id)
+
+
+class ProtocolError(DashScopeError):
+    """The service sent something that is not what the DashScope protocol says."""
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.request_id = request_id
+
+
+# Moderation codes documented on the error-code page (§6.3 of the protocol notes).
+_CONTENT_FILTER_CODES = frozenset(
+    {
+        "DataInspectionFailed",
+        "data_inspection_failed",
+        "InvalidParameter.DataInspection",
+        "FaqRuleBlocked",
+        "CustomRoleBlocked",
+        "IPInfringementSuspect",
+    }
+)
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
+    """(code, message, request_id) from a native flat or compatible-mode error envelope."""
+    if not isinstance(body, Mapping):
+        return None, None, None
+    request_id = body.get("request_id") or body.get("id")
+    inner = body.get("error")
+    if isinstance(inner, Mapping):  # compatible mode: {"error": {...}, "request_id": ...}
+        code = inner.get("code") or inner.get("type")
+        return _str_or_none(code), _str_or_none(inner.get("message")), _str_or_none(request_id)
+    # native: {"code", "message", "request_id"}; the Python SDK also accepts "msg"
+    message = body.get("message", body.get("msg"))
+    return _str_or_none(body.get("code")), _str_or_none(message), _str_or_none(request_id)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def error_from_body(
+    status_code: int,
+    body: Any,
+    *,
+    header_request_id: str | None = None,
+    auth_hint: str | None = None,
+) -> APIError:
+    """The one place that turns an error answer into a typed error."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = {"message": body.strip() or f"HTTP {status_code}"}
+    code, message, request_id = parse_error_body(body)
+    request_id = request_id or header_request_id
+    message = message or f"HTTP {status_code}"
+    if code in _CONTENT_FILTER_CODES:
+        cls: type[APIError] = ContentFilterError
+    elif status_code >= 500:
+        cls = ServerError
+    else:
+        cls = _STATUS_CLASSES.get(status_code, APIError)
+    if cls is AuthenticationError and auth_hint:
+        message = f"{message} {auth_hint}"
+    return cls(message, status_code=status_code, code=code, request_id=request_id, body=body)

@@ -1,0 +1,162 @@
+"""Normalized results handed to the adapters: deltas, complete results, usage."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import ProtocolError
+from ._wire import WireUsage
+
+__all__ = [
+    "Embedding",
+    "EmbeddingResult",
+    "GenerationChunk",
+    "GenerationResult",
+    "RerankItem",
+    "RerankResult",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+]
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts. ``total_tokens`` is computed when the service omits it (multimodal)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, usage: WireUsage) -> Usage:
+        inp = usage.input_tokens or 0
+        out = usage.output_tokens or 0
+        prompt = usage.prompt_tokens_details
+        output = usage.output_tokens_details
+        return cls(
+            input_tokens=inp,
+            output_tokens=out,
+            total_tokens=usage.total_tokens if usage.total_tokens is not None else inp + out,
+            cached_tokens=prompt.cached_tokens if prompt else None,
+            reasoning_tokens=output.reasoning_tokens if output else None,
+            raw=usage.model_dump(exclude_none=True),
+        )
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """A complete tool call; ``arguments`` is the JSON string the model produced."""
+
+    id: str
+    name: str
+    arguments: str
+    index: int = 0
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict (``{}`` for an empty string)."""
+        if not self.arguments.strip():
+            return {}
+        try:
+            value = json.loads(self.arguments)
+        except ValueError as exc:
+            raise ProtocolError(
+                f"tool call {self.name!r} has arguments that are not JSON: {self.arguments!r}"
+            ) from exc
+        if not isinstance(value, dict):
+            raise ProtocolError(
+                f"tool call {self.name!r} has arguments that are not a JSON object: "
+                f"{self.arguments!r}"
+            )
+        return value
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A fragment of a streamed tool call. ``id``/``name`` only on the first fragment."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(slots=True)
+class GenerationChunk:
+    """One streamed event, as deltas whatever ``incremental_output`` mode was used.
+
+    ``finish_reason`` is ``None`` until the last event; ``usage`` is the cumulative usage the
+    service reported with this event (it repeats usage on every event).
+    """
+
+    request_id: str | None = None
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCallDelta] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    index: int = 0
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class GenerationResult:
+    """A complete answer (one choice; ``choices`` holds all when ``n`` > 1)."""
+
+    request_id: str | None = None
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    index: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+    choices: list[GenerationResult] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Embedding:
+    index: int
+    vector: list[float]
+    sparse: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """Embeddings in input order (sorted by ``text_index``)."""
+
+    embeddings: list[Embedding]
+    usage: Usage
+    request_id: str | None = None
+
+    @property
+    def vectors(self) -> list[list[float]]:
+        return [e.vector for e in self.embeddings]
+
+
+@dataclass(slots=True)
+class RerankItem:
+    index: int
+    relevance_score: float
+    document: str | None = None
+
+
+@dataclass(slots=True)
+class RerankResult:
+    """Results sorted by relevance, highest first."""
+
+    results: list[RerankItem]
+    usage: Usage
+    request_id: str | None = None

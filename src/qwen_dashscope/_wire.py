@@ -1,0 +1,121 @@
+"""Pydantic models of what DashScope sends on the wire (native protocol).
+
+They tolerate unknown fields (the service adds fields over time) and do not depend on key
+order. Only the shapes seen in captures are modelled; everything else stays reachable
+through ``model_extra``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "EmbeddingResponse",
+    "GenerationResponse",
+    "RerankResponse",
+    "WireChoice",
+    "WireEmbedding",
+    "WireFunction",
+    "WireMessage",
+    "WireOutput",
+    "WireRerankResult",
+    "WireToolCall",
+    "WireUsage",
+]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=False)
+
+
+class WireTokenDetails(_Wire):
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    text_tokens: int | None = None
+    image_tokens: int | None = None
+
+
+class WireUsage(_Wire):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    prompt_tokens_details: WireTokenDetails | None = None
+    output_tokens_details: WireTokenDetails | None = None
+    image_tokens: int | None = None
+
+
+class WireFunction(_Wire):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class WireToolCall(_Wire):
+    index: int | None = None
+    id: str | None = None
+    type: str | None = None
+    function: WireFunction | None = None
+
+
+class WireMessage(_Wire):
+    role: str | None = None
+    # A string on the text endpoint, a list of single-key items on the multimodal endpoint.
+    content: str | list[dict[str, Any]] | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[WireToolCall] | None = None
+
+
+class WireChoice(_Wire):
+    index: int | None = None
+    message: WireMessage | None = None
+    # DashScope sends finish_reason as the *string* "null" while generating.
+    finish_reason: str | None = None
+    logprobs: Any = None
+
+
+class WireOutput(_Wire):
+    text: str | None = None
+    finish_reason: str | None = None
+    choices: list[WireChoice] | None = None
+    search_info: dict[str, Any] | None = None
+
+
+class GenerationResponse(_Wire):
+    """A non-streaming body or one SSE ``data:`` payload of the generation endpoints."""
+
+    output: WireOutput | None = None
+    usage: WireUsage | None = None
+    request_id: str | None = None
+
+
+class WireEmbedding(_Wire):
+    text_index: int
+    embedding: list[float] | None = None
+    sparse_embedding: list[dict[str, Any]] | None = None
+
+
+class WireEmbeddingOutput(_Wire):
+    embeddings: list[WireEmbedding] = Field(default_factory=list)
+
+
+class EmbeddingResponse(_Wire):
+    output: WireEmbeddingOutput
+    usage: WireUsage | None = None
+    request_id: str | None = None
+
+
+class WireRerankResult(_Wire):
+    index: int
+    relevance_score: float
+    document: dict[str, Any] | None = None
+
+
+class WireRerankOutput(_Wire):
+    results: list[WireRerankResult] = Field(default_factory=list)
+
+
+class RerankResponse(_Wire):
+    output: WireRerankOutput
+    usage: WireUsage | None = None
+    request_id: str | None = None

@@ -1,0 +1,81 @@
+"""Service errors and their two wire envelopes (protocol doc §6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error the emulated service answers with (status, code, message)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ApiError) and (self.status, self.code, self.message) == (
+            other.status,
+            other.code,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.code, self.message))
+
+
+def invalid(message: str, code: str = "InvalidParameter") -> ApiError:
+    """400 InvalidParameter, the code of almost every validation failure (§6.3)."""
+    return ApiError(400, code, message)
+
+
+INVALID_API_KEY = ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
+BODY_INVALID = invalid("Required body invalid, please check the request body format.")
+MODEL_NOT_EXIST = invalid("Model not exist.")
+URL_ERROR = invalid("url error, please check url！")
+
+# Compatible-mode (type, code) pairs, from the doc's "401-InvalidApiKey/invalid_api_key" titles.
+_COMPAT_CODES: dict[str, tuple[str, str]] = {
+    "InvalidApiKey": ("invalid_request_error", "invalid_api_key"),
+    "InvalidParameter": ("invalid_request_error", "invalid_parameter_error"),
+    "AccessDenied": ("invalid_request_error", "access_denied"),
+    "ModelNotFound": ("invalid_request_error", "model_not_found"),
+    "Throttling": ("requests", "Throttling"),
+    "Throttling.RateQuota": ("requests", "limit_requests"),
+    "Throttling.BurstRate": ("requests", "limit_burst_rate"),
+    "Throttling.AllocationQuota": ("insufficient_quota", "insufficient_quota"),
+    "DataInspectionFailed": ("data_inspection_failed", "data_inspection_failed"),
+    "Arrearage": ("Arrearage", "Arrearage"),
+    "InternalError": ("internal_error", "internal_error"),
+}
+
+_COMPAT_MESSAGES = {
+    # §6.2 [3P-CAP 2026]: compat words the auth failure differently from native.
+    "InvalidApiKey": (
+        "Incorrect API key provided. For details, see: "
+        "https://help.aliyun.com/zh/model-studio/error-code#apikey-error"
+    ),
+}
+
+
+def native_error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+    """Native flat envelope ``{"code","message","request_id"}`` [CAP]."""
+    return {"code": error.code, "message": error.message, "request_id": request_id}
+
+
+def compat_error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+    """OpenAI envelope plus top-level ``request_id`` [3P-CAP, §6.2]."""
+    base = error.code.split(".")[0] if error.code.startswith("InvalidParameter") else error.code
+    kind, code = _COMPAT_CODES.get(
+        base, ("invalid_request_error" if error.status < 500 else "internal_error", error.code)
+    )
+    return {
+        "error": {
+            "message": _COMPAT_MESSAGES.get(error.code, error.message),
+            "type": kind,
+            "param": None,
+            "code": code,
+        },
+        "request_id": request_id,
+    }

@@ -1,0 +1,60 @@
+"""Deterministic token counting and text splitting used by the emulator.
+
+The real service uses the Qwen BPE tokenizer; the emulator only needs counts that are stable,
+monotonic while text grows, and easy to predict in tests:
+
+* every CJK character (Han, kana, hangul) is one token;
+* every other maximal run of word characters (letters, digits, ``_``) is one token;
+* every other non-space character (punctuation, emoji, symbols) is one token;
+* whitespace is free.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+TOKEN_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+|[^\w\s]")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+
+def count_tokens(text: str) -> int:
+    """Number of emulator tokens in ``text``."""
+    return sum(1 for _ in TOKEN_RE.finditer(text))
+
+
+def truncate_tokens(text: str, limit: int) -> str:
+    """Longest prefix of ``text`` holding at most ``limit`` tokens (cut before token limit+1)."""
+    for i, match in enumerate(TOKEN_RE.finditer(text)):
+        if i == limit:
+            return text[: match.start()]
+    return text
+
+
+def default_chunk_count(text: str) -> int:
+    """About one stream event per 4 characters."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def split_text(text: str, pieces: int) -> list[str]:
+    """Split ``text`` into ``pieces`` non-empty parts of near-equal length (fewer if too short).
+
+    Splits on ``str`` indices, so a multi-byte character is never cut; an empty text gives [].
+    """
+    if not text:
+        return []
+    pieces = max(1, min(pieces, len(text)))
+    base, extra = divmod(len(text), pieces)
+    out: list[str] = []
+    pos = 0
+    for i in range(pieces):
+        size = base + (1 if i < extra else 0)
+        out.append(text[pos : pos + size])
+        pos += size
+    return out
+
+
+def is_cjk(char: str) -> bool:
+    """True for one CJK character."""
+    return bool(_CJK_RE.fullmatch(char))
