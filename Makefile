@@ -10,7 +10,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
-	$(BIN)/python -m ipykernel install --user --name qwen-dashscope --display-name "qwen-dashscope" >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,56 @@
+"""Shared fixtures: the bundled emulator over real loopback HTTP, and the captures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from qwen_dashscope.testing import DashScopeEmulator
+
+ROOT = Path(__file__).resolve().parents[1]
+WIRE = ROOT.parent / "shared" / "wire"
+
+
+@pytest.fixture(scope="session")
+def wire_dir() -> Path:
+    """The real captured traffic in ../shared/wire (skips when absent)."""
+    if not WIRE.is_dir():
+        pytest.skip(f"captures not found at {WIRE}")
+    return WIRE
+
+
+@pytest.fixture(scope="session")
+def _emulator_server() -> Iterator[DashScopeEmulator]:
+    with DashScopeEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(_emulator_server: DashScopeEmulator) -> Iterator[DashScopeEmulator]:
+    """A running emulator, with its queue, rules and request log cleared for this test."""
+    _emulator_server.reset()
+    yield _emulator_server
+    _emulator_server.reset()
+
+
+@pytest.fixture
+def emulator_env(
+    emulator: DashScopeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> DashScopeEmulator:
+    """Point DASHSCOPE_API_KEY / DASHSCOPE_HTTP_BASE_URL at the emulator."""
+    monkeypatch.setenv("DASHSCOPE_API_KEY", emulator.api_key or "sk-emulator")
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", emulator.base_url)
+    return emulator
+
+
+@pytest.fixture(autouse=True)
+def _no_real_key(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Unit and integration tests never see a real key or base URL from the environment."""
+    if "live" in request.keywords:
+        return
+    for name in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
+        if name in os.environ:
+            monkeypatch.delenv(name)
