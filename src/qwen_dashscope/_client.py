@@ -35,6 +35,7 @@ from ._errors import (
 from ._request import (
     EMBEDDING_PATH,
     RERANK_PATH,
+    TOKENIZER_PATH,
     PreparedGeneration,
     prepare_embedding,
     prepare_generation,
@@ -51,10 +52,11 @@ from ._types import (
     GenerationResult,
     RerankItem,
     RerankResult,
+    TokenizeResult,
     Usage,
 )
 from ._version import __version__
-from ._wire import EmbeddingResponse, GenerationResponse, RerankResponse
+from ._wire import EmbeddingResponse, GenerationResponse, RerankResponse, TokenizeResponse
 
 __all__ = ["AsyncDashScopeClient", "DashScopeClient"]
 
@@ -291,6 +293,23 @@ class _BaseClient:
         return result
 
     @staticmethod
+    def _tokenize_body(model: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        if not messages:
+            raise InvalidRequestError("messages is empty", param="messages")
+        return {"model": model, "input": {"messages": list(messages)}, "parameters": {}}
+
+    @staticmethod
+    def _tokenize_result(response: TokenizeResponse) -> TokenizeResult:
+        usage = response.usage
+        count = usage.input_tokens if usage and usage.input_tokens is not None else None
+        return TokenizeResult(
+            token_ids=response.output.token_ids,
+            tokens=response.output.tokens,
+            input_tokens=len(response.output.token_ids) if count is None else count,
+            request_id=response.request_id,
+        )
+
+    @staticmethod
     def _rerank_result(response: RerankResponse) -> RerankResult:
         usage = response.usage
         used = (usage.total_tokens or usage.input_tokens or 0) if usage else 0
@@ -522,6 +541,11 @@ class DashScopeClient(_BaseClient):
         )
         content, headers = self._post_json(RERANK_PATH, body)
         return self._rerank_result(self._parse_model(RerankResponse, content, headers))
+
+    def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
+        """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
+        content, headers = self._post_json(TOKENIZER_PATH, self._tokenize_body(model, messages))
+        return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
 
 
 class AsyncDashScopeClient(_BaseClient):
@@ -781,6 +805,12 @@ class AsyncDashScopeClient(_BaseClient):
         )
         content, headers = await self._post_json(RERANK_PATH, body)
         return self._rerank_result(self._parse_model(RerankResponse, content, headers))
+
+    async def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
+        """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
+        body = self._tokenize_body(model, messages)
+        content, headers = await self._post_json(TOKENIZER_PATH, body)
+        return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
 
 
 def default_async_http_client() -> httpx.AsyncClient:

@@ -14,6 +14,7 @@ __all__ = [
     "EMBEDDING_PATH",
     "GENERATION_PATHS",
     "RERANK_PATH",
+    "TOKENIZER_PATH",
     "PreparedGeneration",
     "prepare_embedding",
     "prepare_generation",
@@ -27,6 +28,7 @@ GENERATION_PATHS: dict[str, str] = {
     "multimodal": "/services/aigc/multimodal-generation/generation",
 }
 EMBEDDING_PATH = "/services/embeddings/text-embedding/text-embedding"
+TOKENIZER_PATH = "/tokenizer"  # not under /services (capture tokenizer.request-headers.txt)
 RERANK_PATH = "/services/rerank/text-rerank/text-rerank"
 
 _MEDIA_KEYS = frozenset({"image", "video", "audio"})

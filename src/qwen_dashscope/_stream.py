@@ -44,6 +44,7 @@ class _ChoiceState:
     reasoning: str = ""
     tools: dict[int, _ToolState] = field(default_factory=dict)
     finish_reason: str | None = None
+    logprobs: list[Any] = field(default_factory=list)
 
 
 def _delta(previous: str, current: str, what: str, request_id: str | None) -> str:
@@ -67,7 +68,7 @@ class StreamAccumulator:
         self.request_id: str | None = None
         self.usage: Usage | None = None
         self._choices: dict[int, _ChoiceState] = {}
-        self._last_raw: dict[str, Any] = {}
+        self._extras: dict[str, Any] = {}
 
     def feed(self, event: GenerationResponse) -> list[GenerationChunk]:
         """The chunks (one per choice present) that this event contributes."""
@@ -79,15 +80,31 @@ class StreamAccumulator:
         if output is None:
             raise ProtocolError("stream event without 'output'", request_id=self.request_id)
         chunks: list[GenerationChunk] = []
+        # Fields beside the text: search_info, tool_info (code interpreter), ...
+        extras = dict(output.model_extra or {})
+        if output.search_info is not None:
+            extras["search_info"] = output.search_info
+        self._extras.update(extras)
         if output.choices is not None:
             for position, choice in enumerate(output.choices):
                 index = choice.index if choice.index is not None else position
-                chunks.append(
-                    self._feed_message(index, choice.message, _finish(choice.finish_reason))
-                )
+                chunk = self._feed_message(index, choice.message, _finish(choice.finish_reason))
+                chunk_extras = dict(extras)
+                if choice.logprobs:
+                    chunk_extras["logprobs"] = choice.logprobs
+                    content = (
+                        choice.logprobs.get("content")
+                        if isinstance(choice.logprobs, dict)
+                        else None
+                    )
+                    self._choices[index].logprobs.extend(content or [])
+                chunk.extras = chunk_extras or None
+                chunks.append(chunk)
         else:  # result_format "text"
             message = WireMessage(content=output.text or "")
-            chunks.append(self._feed_message(0, message, _finish(output.finish_reason)))
+            chunk = self._feed_message(0, message, _finish(output.finish_reason))
+            chunk.extras = extras or None
+            chunks.append(chunk)
         return chunks
 
     def _feed_message(
@@ -160,6 +177,10 @@ class StreamAccumulator:
                 finish_reason=state.finish_reason,
                 usage=self.usage or Usage(),
                 index=index,
+                extras={
+                    **self._extras,
+                    **({"logprobs": {"content": state.logprobs}} if state.logprobs else {}),
+                },
             )
             for index, state in sorted(self._choices.items())
         ]

@@ -16,6 +16,7 @@ __all__ = [
     "GenerationResult",
     "RerankItem",
     "RerankResult",
+    "TokenizeResult",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
@@ -108,7 +109,8 @@ class GenerationChunk:
     finish_reason: str | None = None
     usage: Usage | None = None
     index: int = 0
-    raw: dict[str, Any] | None = None
+    extras: dict[str, Any] | None = None
+    """Other output fields of this event (``search_info``, ``tool_info``, ``logprobs``)."""
 
 
 @dataclass(slots=True)
@@ -124,6 +126,8 @@ class GenerationResult:
     index: int = 0
     raw: dict[str, Any] = field(default_factory=dict)
     choices: list[GenerationResult] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Other output fields (``search_info``, ``tool_info``, ``logprobs``): nothing is dropped."""
 
 
 @dataclass(slots=True)
@@ -144,6 +148,16 @@ class EmbeddingResult:
     @property
     def vectors(self) -> list[list[float]]:
         return [e.vector for e in self.embeddings]
+
+
+@dataclass(slots=True)
+class TokenizeResult:
+    """Tokens of a prompt as the model's tokenizer sees them."""
+
+    token_ids: list[int]
+    tokens: list[str]
+    input_tokens: int
+    request_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ __all__ = [
     "EmbeddingResponse",
     "GenerationResponse",
     "RerankResponse",
+    "TokenizeResponse",
     "WireChoice",
     "WireEmbedding",
     "WireFunction",
@@ -113,6 +114,17 @@ class WireRerankResult(_Wire):
 
 class WireRerankOutput(_Wire):
     results: list[WireRerankResult] = Field(default_factory=list)
+
+
+class WireTokenizeOutput(_Wire):
+    token_ids: list[int] = Field(default_factory=list)
+    tokens: list[str] = Field(default_factory=list)
+
+
+class TokenizeResponse(_Wire):
+    output: WireTokenizeOutput
+    usage: WireUsage | None = None
+    request_id: str | None = None
 
 
 class RerankResponse(_Wire):
