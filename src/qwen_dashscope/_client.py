@@ -544,7 +544,8 @@ class DashScopeClient(_BaseClient):
 
     def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
-        content, headers = self._post_json(TOKENIZER_PATH, self._tokenize_body(model, messages))
+        body = self._tokenize_body(model, messages)
+        content, headers = self._post_json(TOKENIZER_PATH, body)
         return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
 
 

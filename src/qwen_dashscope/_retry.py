@@ -59,7 +59,10 @@ def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> floa
         try:
             value = float(raw)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+            try:
+                parsed = email.utils.parsedate_to_datetime(raw)
+            except (TypeError, ValueError):
+                parsed = None
             if parsed is not None:
                 value = float(parsed.timestamp()) - (time.time() if now is None else now)
     if value is None or value < 0 or value > MAX_RETRY_AFTER:

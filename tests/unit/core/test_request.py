@@ -1,0 +1,207 @@
+"""Pure request building: validation, endpoint choice, content normalization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from qwen_dashscope import InvalidRequestError, streams_internally, validate_parameters
+from qwen_dashscope._request import (
+    GENERATION_PATHS,
+    prepare_embedding,
+    prepare_generation,
+    prepare_rerank,
+)
+
+USER = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"temperature": 2.0}, "temperature"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"top_p": 1.01}, "top_p"),
+        ({"top_k": -1}, "top_k"),
+        ({"top_k": 1.5}, "top_k"),
+        ({"repetition_penalty": 0}, "repetition_penalty"),
+        ({"presence_penalty": 2.5}, "presence_penalty"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**63}, "seed"),
+        ({"n": 5}, "n"),
+        ({"thinking_budget": 0}, "thinking_budget"),
+        ({"top_logprobs": 6}, "top_logprobs"),
+        ({"stop": ["a", 1]}, "stop"),
+        ({"stop": []}, "stop"),
+        ({"response_format": {"type": "xml"}}, "response_format"),
+        ({"response_format": {"type": "json_object"}, "enable_thinking": True}, "response_format"),
+    ],
+)
+def test_invalid_values_name_the_parameter(params: dict[str, Any], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        validate_parameters(params)
+    assert info.value.param == param
+    assert param in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"temperature": 0, "top_p": 1, "top_k": 0, "max_tokens": 1, "seed": 0},
+        {"temperature": 1.99, "presence_penalty": -2, "repetition_penalty": 1.05},
+        {"stop": "x"},
+        {"stop": ["a", "b"]},
+        {"stop": [1, 2]},
+        {"stop": [[37763, 367]]},
+        {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+        {"unknown_new_parameter": 1},
+    ],
+)
+def test_valid_values_pass(params: dict[str, Any]) -> None:
+    validate_parameters(params)
+
+
+def test_text_request_shape() -> None:
+    prepared = prepare_generation(
+        "qwen-plus", USER, {"temperature": 0.5, "top_p": None}, stream=False
+    )
+    assert prepared.path == GENERATION_PATHS["text"]
+    assert prepared.body == {
+        "model": "qwen-plus",
+        "input": {"messages": USER},
+        "parameters": {"temperature": 0.5, "result_format": "message"},
+    }
+
+
+def test_streams_are_incremental_by_default_and_cumulative_on_request() -> None:
+    assert prepare_generation("qwen-plus", USER, stream=True).body["parameters"] == {
+        "result_format": "message",
+        "incremental_output": True,
+    }
+    prepared = prepare_generation("qwen-plus", USER, {"incremental_output": False}, stream=True)
+    assert prepared.incremental is False
+    assert prepared.body["parameters"]["incremental_output"] is False
+
+
+def test_cumulative_streaming_is_refused_while_thinking() -> None:
+    with pytest.raises(InvalidRequestError, match="incremental_output"):
+        prepare_generation("qwq-plus", USER, {"incremental_output": False}, stream=True)
+
+
+def test_text_lists_become_strings_on_the_text_endpoint() -> None:
+    messages = [{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]
+    prepared = prepare_generation("qwen-plus", messages, stream=False)
+    assert prepared.endpoint == "text"
+    assert prepared.body["input"]["messages"] == [{"role": "user", "content": "ab"}]
+
+
+def test_images_go_to_the_multimodal_endpoint_as_content_lists() -> None:
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"image": "https://x/y.png"}, {"text": "what?"}]},
+        {"role": "assistant", "content": None, "tool_calls": []},
+    ]
+    prepared = prepare_generation("qwen-vl-max", messages, stream=True)
+    assert prepared.path == GENERATION_PATHS["multimodal"]
+    assert prepared.body["input"]["messages"] == [
+        {"role": "system", "content": [{"text": "be brief"}]},
+        {"role": "user", "content": [{"image": "https://x/y.png"}, {"text": "what?"}]},
+        {"role": "assistant", "content": [], "tool_calls": []},
+    ]
+
+
+def test_multimodal_models_use_the_multimodal_endpoint_even_for_text() -> None:
+    prepared = prepare_generation("qwen3.5-plus", USER, stream=False)
+    assert prepared.endpoint == "multimodal"
+    assert prepared.body["input"]["messages"] == [{"role": "user", "content": [{"text": "hi"}]}]
+
+
+def test_images_on_a_text_only_model_are_refused() -> None:
+    messages = [{"role": "user", "content": [{"image": "https://x/y.png"}]}]
+    with pytest.raises(InvalidRequestError, match="vision model") as info:
+        prepare_generation("qwen-max", messages, stream=False)
+    assert info.value.param == "model"
+
+
+def test_unknown_models_with_images_are_sent_to_the_multimodal_endpoint() -> None:
+    messages = [{"role": "user", "content": [{"image": "https://x/y.png"}]}]
+    assert prepare_generation("new-vl-thing", messages, stream=False).endpoint == "multimodal"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"model": "", "messages": USER}, "model"),
+        ({"model": "qwen-plus", "messages": []}, "messages"),
+    ],
+)
+def test_empty_model_or_messages(kwargs: dict[str, Any], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        prepare_generation(**kwargs, stream=False)
+    assert info.value.param == param
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "expected"),
+    [
+        ("qwen-plus", {}, False),
+        ("qwen-plus", {"enable_thinking": True}, False),  # non-stream thinking is allowed
+        ("qwen3-235b-a22b", {}, True),  # open-source hybrids think by default, stream-only
+        ("qwen3-235b-a22b", {"enable_thinking": False}, False),
+        ("qwq-plus", {}, True),
+        ("qvq-max", {}, True),
+        ("qwen3-omni-flash", {"enable_thinking": False}, True),  # Omni only streams
+        ("qwen-max", {}, False),
+    ],
+)
+def test_which_calls_stream_internally(model: str, params: dict[str, Any], expected: bool) -> None:
+    assert streams_internally(model, params) is expected
+
+
+def test_embedding_body() -> None:
+    body = prepare_embedding("text-embedding-v4", ["a", "b"], text_type="query", dimension=512)
+    assert body == {
+        "model": "text-embedding-v4",
+        "input": {"texts": ["a", "b"]},
+        "parameters": {"text_type": "query", "dimension": 512},
+    }
+
+
+def test_embedding_v2_never_sends_dimension() -> None:
+    body = prepare_embedding("text-embedding-v2", ["a"], dimension=1536)
+    assert body["parameters"] == {}
+
+
+@pytest.mark.parametrize(
+    ("texts", "kwargs", "param"),
+    [
+        ([], {}, "texts"),
+        ("one string", {}, "texts"),
+        (["ok", " "], {}, "texts"),
+        (["x"] * 11, {}, "texts"),
+        (["x"], {"dimension": 100}, "dimensions"),
+        (["x"], {"text_type": "passage"}, "text_type"),
+    ],
+)
+def test_embedding_validation(texts: Any, kwargs: dict[str, Any], param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        prepare_embedding("text-embedding-v4", texts, **kwargs)
+    assert info.value.param == param
+
+
+def test_rerank_body_and_validation() -> None:
+    assert prepare_rerank("qwen3-rerank", "q", ["a"], top_n=1, return_documents=True) == {
+        "model": "qwen3-rerank",
+        "input": {"query": "q", "documents": ["a"]},
+        "parameters": {"top_n": 1, "return_documents": True},
+    }
+    with pytest.raises(InvalidRequestError, match="documents"):
+        prepare_rerank("qwen3-rerank", "q", [])
+    with pytest.raises(InvalidRequestError, match="top_n"):
+        prepare_rerank("qwen3-rerank", "q", ["a"], top_n=0)
