@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint install bench emulator clean
+.PHONY: test demo lint install live bench emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +20,17 @@ test: $(STAMP)
 
 ## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator.
 demo: $(STAMP)
-	$(BIN)/python -m qwen_dashscope.demo
+	$(BIN)/python examples/demo.py
 
 ## ruff + mypy (strict on src/).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
+
+## Tests against the real service (needs DASHSCOPE_API_KEY; lifts the loopback-only guard).
+live: $(STAMP)
+	$(BIN)/python -m pytest tests/live -p no:socket -q
 
 ## Benchmarks (client CPU per call against the emulator); not part of `make test`.
 bench: $(STAMP)

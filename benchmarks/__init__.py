@@ -1,0 +1,1 @@
+"""Benchmarks: client CPU per call against the emulator. Run with ``make bench``."""

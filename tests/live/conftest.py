@@ -1,0 +1,18 @@
+"""Live tests talk to the real DashScope service; they are skipped without a key.
+
+Run them with `make live` (which lifts the loopback-only socket guard).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/live/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(pytest.mark.live)
+            if not os.environ.get("DASHSCOPE_API_KEY"):
+                item.add_marker(pytest.mark.skip(reason="DASHSCOPE_API_KEY is not set"))
