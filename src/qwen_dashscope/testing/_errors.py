@@ -30,10 +30,32 @@ def invalid(message: str, code: str = "InvalidParameter") -> ApiError:
     return ApiError(400, code, message)
 
 
-INVALID_API_KEY = ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
-BODY_INVALID = invalid("Required body invalid, please check the request body format.")
-MODEL_NOT_EXIST = invalid("Model not exist.")
-URL_ERROR = invalid("url error, please check url！")
+def invalid_api_key() -> ApiError:
+    return ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
+
+
+def body_invalid() -> ApiError:
+    return invalid("Required body invalid, please check the request body format.")
+
+
+def model_not_exist() -> ApiError:
+    return invalid("Model not exist.")
+
+
+def url_error() -> ApiError:
+    # [DOC] the message ends with a FULLWIDTH EXCLAMATION MARK.
+    return invalid("url error, please check url\uff01")
+
+
+def empty_input() -> ApiError:
+    return ApiError(400, "BadRequest.EmptyInput", "Required input parameter missing from request.")
+
+
+def empty_model() -> ApiError:
+    return ApiError(
+        400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.'
+    )
+
 
 # Compatible-mode (type, code) pairs, from the doc's "401-InvalidApiKey/invalid_api_key" titles.
 _COMPAT_CODES: dict[str, tuple[str, str]] = {

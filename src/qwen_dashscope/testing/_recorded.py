@@ -103,7 +103,7 @@ class RecordedRequest:
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """Native ``parameters``; on compat endpoints the top-level knobs (all but model/messages/input)."""
+        """Native ``parameters``; on compat endpoints every top-level key but model/messages."""
         body = self.body or {}
         if self.is_compat:
             return {k: v for k, v in body.items() if k not in ("model", "messages", "input")}

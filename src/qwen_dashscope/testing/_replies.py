@@ -121,8 +121,15 @@ class Reply:
         ``reasoning`` is sent first as ``reasoning_content`` when the request thinks (a short
         deterministic reasoning is generated otherwise); it is dropped when it does not.
         """
-        return cls(kind="text", text=text, chunks=chunks, reasoning=reasoning,
-                   finish_reason=finish_reason, usage=usage, delay=delay)
+        return cls(
+            kind="text",
+            text=text,
+            chunks=chunks,
+            reasoning=reasoning,
+            finish_reason=finish_reason,
+            usage=usage,
+            delay=delay,
+        )
 
     @classmethod
     def tool_calls(
@@ -139,8 +146,15 @@ class Reply:
         calls = tuple(calls)
         if not calls:
             raise ValueError("Reply.tool_calls needs at least one ToolCall")
-        return cls(kind="tool_calls", tool_calls=calls, text=content, reasoning=reasoning,
-                   usage=usage, finish_reason=finish_reason, delay=delay)
+        return cls(
+            kind="tool_calls",
+            tool_calls=calls,
+            text=content,
+            reasoning=reasoning,
+            usage=usage,
+            finish_reason=finish_reason,
+            delay=delay,
+        )
 
     @classmethod
     def error(
@@ -160,8 +174,16 @@ class Reply:
         (of ``text`` or the default reply), then one ``event:error`` frame. Otherwise a non-200
         response with the endpoint's error envelope.
         """
-        return cls(kind="error", status=status, code=code, message=message,
-                   in_stream=in_stream, after_chunks=after_chunks, text=text, delay=delay)
+        return cls(
+            kind="error",
+            status=status,
+            code=code,
+            message=message,
+            in_stream=in_stream,
+            after_chunks=after_chunks,
+            text=text,
+            delay=delay,
+        )
 
     @classmethod
     def drop(cls, after_chunks: int = 0, *, text: str | None = None, delay: float = 0.0) -> Reply:

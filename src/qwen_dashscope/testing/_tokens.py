@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 import re
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-TOKEN_RE = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+|[^\w\s]")
-_CJK_RE = re.compile(rf"[{_CJK}]")
+CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+TOKEN_RE = re.compile(rf"[{CJK_RANGES}]|(?:(?![{CJK_RANGES}])\w)+|[^\w\s]")
 
 
 def count_tokens(text: str) -> int:
@@ -53,8 +52,3 @@ def split_text(text: str, pieces: int) -> list[str]:
         out.append(text[pos : pos + size])
         pos += size
     return out
-
-
-def is_cjk(char: str) -> bool:
-    """True for one CJK character."""
-    return bool(_CJK_RE.fullmatch(char))
