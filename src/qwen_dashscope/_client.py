@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import platform
+import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
@@ -339,12 +340,16 @@ class DashScopeClient(_BaseClient):
 
     def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(follow_redirects=False)
+        self._injected = http_client
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._injected if self._injected is not None else shared_http_client()
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        """Close an injected ``http_client``; the shared default pool stays open for others."""
+        if self._injected is not None:
+            self._injected.close()
 
     def __enter__(self) -> DashScopeClient:
         return self
@@ -552,9 +557,10 @@ class DashScopeClient(_BaseClient):
 class AsyncDashScopeClient(_BaseClient):
     """Asynchronous client for the native DashScope API (real async, no threads).
 
-    Without an injected ``http_client`` it keeps one pooled client per event loop, on the
-    aiohttp transport when ``httpx-aiohttp`` is installed (``pip install
+    Without an injected ``http_client`` it uses a pool shared by all clients of the same
+    event loop, on the aiohttp transport when ``httpx-aiohttp`` is installed (``pip install
     qwen-dashscope[aiohttp]``), which costs far less CPU per request under high concurrency.
+    The pool is closed when its event loop shuts down (``asyncio.run`` / ``asyncio.Runner``).
     """
 
     def __init__(
@@ -566,26 +572,16 @@ class AsyncDashScopeClient(_BaseClient):
     ) -> None:
         super().__init__(**kwargs)
         self._injected = http_client
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
-        self._per_loop = weakref.WeakKeyDictionary()
         self.embedding_concurrency = embedding_concurrency
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        if self._injected is not None:
-            return self._injected
-        loop = asyncio.get_running_loop()
-        client = self._per_loop.get(loop)
-        if client is None or client.is_closed:
-            client = self._per_loop[loop] = default_async_http_client()
-        return client
+        return self._injected if self._injected is not None else shared_async_http_client()
 
     async def aclose(self) -> None:
-        if self._injected is None:
-            loop = asyncio.get_running_loop()
-            client = self._per_loop.pop(loop, None)
-            if client is not None:
-                await client.aclose()
+        """Close an injected ``http_client``; the shared per-loop pool closes with its loop."""
+        if self._injected is not None:
+            await self._injected.aclose()
 
     async def __aenter__(self) -> AsyncDashScopeClient:
         return self
@@ -812,6 +808,64 @@ class AsyncDashScopeClient(_BaseClient):
         body = self._tokenize_body(model, messages)
         content, headers = await self._post_json(TOKENIZER_PATH, body)
         return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
+
+
+_shared_lock = threading.Lock()
+_shared_sync: httpx.Client | None = None
+_shared_async: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
+] = weakref.WeakKeyDictionary()
+
+
+def shared_http_client() -> httpx.Client:
+    """The process-wide default pool (thread-safe); timeouts and headers are per request.
+
+    Frameworks create model objects freely and never close them; one shared pool means no
+    unclosed sockets and connection reuse across instances (as langchain-openai does).
+    """
+    global _shared_sync
+    client = _shared_sync
+    if client is None or client.is_closed:
+        with _shared_lock:
+            if _shared_sync is None or _shared_sync.is_closed:
+                _shared_sync = httpx.Client(follow_redirects=False)
+            client = _shared_sync
+    return client
+
+
+def shared_async_http_client() -> httpx.AsyncClient:
+    """The default pool of the running event loop, closed when that loop shuts down."""
+    loop = asyncio.get_running_loop()
+    entry = _shared_async.get(loop)
+    if entry is None or entry[0].is_closed:
+        client = default_async_http_client()
+        _shared_async[loop] = (client, _close_at_loop_shutdown(client))
+        return client
+    return entry[0]
+
+
+def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Close ``client`` when its event loop shuts down.
+
+    Nobody closes the pooled client of a chat model (LangChain and LlamaIndex have no such
+    hook), and an unclosed aiohttp session warns when collected. An async generator started
+    on the loop is finalized by ``loop.shutdown_asyncgens()``, which ``asyncio.run`` and
+    ``asyncio.Runner`` call before closing the loop: its ``finally`` closes the client there.
+    """
+
+    async def closer() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    generator = closer()
+    step = generator.asend(None)  # registers it with the running loop's asyncgen hooks
+    try:
+        step.send(None)
+    except StopIteration:
+        pass
+    return generator
 
 
 def default_async_http_client() -> httpx.AsyncClient:

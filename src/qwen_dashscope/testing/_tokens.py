@@ -11,7 +11,6 @@ monotonic while text grows, and easy to predict in tests:
 
 from __future__ import annotations
 
-import math
 import re
 
 CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -20,7 +19,7 @@ TOKEN_RE = re.compile(rf"[{CJK_RANGES}]|(?:(?![{CJK_RANGES}])\w)+|[^\w\s]")
 
 def count_tokens(text: str) -> int:
     """Number of emulator tokens in ``text``."""
-    return sum(1 for _ in TOKEN_RE.finditer(text))
+    return len(TOKEN_RE.findall(text))
 
 
 def truncate_tokens(text: str, limit: int) -> str:
@@ -31,9 +30,13 @@ def truncate_tokens(text: str, limit: int) -> str:
     return text
 
 
-def default_chunk_count(text: str) -> int:
-    """About one stream event per 4 characters."""
-    return max(1, math.ceil(len(text) / 4))
+CHUNK_CHARS = 4
+"""Characters per stream event when a reply does not say how many events to use."""
+
+
+def split_every(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """Consecutive pieces of ``size`` characters (the last may be shorter); [] for ""."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def split_text(text: str, pieces: int) -> list[str]:

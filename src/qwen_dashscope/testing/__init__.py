@@ -1,0 +1,88 @@
+"""A local DashScope emulator for testing your application offline.
+
+``DashScopeEmulator`` is a real HTTP/1.1 server on loopback that speaks the DashScope wire
+protocol (native ``/api/v1/services/...`` and the OpenAI-compatible ``/compatible-mode/v1``):
+the same paths, authentication, SSE framing, quirks (``finish_reason`` as the string
+``"null"``, cumulative usage in every event, errors as ``event:error`` frames) and parameter
+validation messages as the real service. It needs only the standard library, and no key or
+network. Point any client (this package, the official SDK, the OpenAI SDK, curl) at it.
+
+Setup::
+
+    from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+
+    with DashScopeEmulator() as emu:          # port 0: an ephemeral port
+        client = MyApp(base_url=emu.base_url, api_key=emu.api_key)
+        ...
+
+``emu.base_url`` is the native base (``http://127.0.0.1:<port>/api/v1``, what
+``DASHSCOPE_HTTP_BASE_URL`` holds), ``emu.compatible_base_url`` the OpenAI-compatible one.
+Only ``Authorization: Bearer <emu.api_key>`` is accepted (``api_key=None``: any key).
+
+Scripting answers::
+
+    emu.enqueue(Reply.text("Hello!"))                                   # next generation call
+    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})]))
+    emu.when(lambda req: "weather" in req.last_user_text, Reply.text("Sunny"))  # a rule
+    emu.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
+    emu.enqueue(Reply.error(500, "InternalError", "boom", in_stream=True, after_chunks=2))
+    emu.enqueue(Reply.drop(after_chunks=3))                             # connection cut
+    emu.enqueue(Reply.delay(2.0))                                       # slow default answer
+    emu.enqueue(Reply.raw(200, b"not json", {"content-type": "application/json"}))
+
+Each generation request (text, multimodal, compat chat) takes the next queued reply; when the
+queue is empty the first matching rule answers (rules also see embedding and rerank calls);
+otherwise the **default reply** answers: the text ``"[emulator] "`` followed by the last user
+message's text truncated to 200 characters (or ``"[emulator] tool results: …"`` when the
+conversation ends with tool messages). The default never calls a tool. Thinking requests get a
+short deterministic ``reasoning_content`` first. A request that fails validation gets the
+service's error and consumes nothing.
+
+Inspecting traffic::
+
+    req = emu.requests[-1]            # RecordedRequest, in arrival order
+    req.endpoint, req.stream, req.model, req.parameters, req.messages, req.last_user_text
+    req.headers["x-dashscope-sse"]    # case-insensitive
+
+What is emulated (details in the project's protocol notes):
+
+* text and multimodal generation, ``result_format`` text/message, incremental and cumulative
+  streams, tool calls streamed in fragments, thinking (``reasoning_content``) with
+  ``thinking_budget``, ``max_tokens`` truncation (``finish_reason: "length"``);
+* embeddings (v1-v4, ``dimension``, batch limits) whose vectors are hashed bags of words and
+  Chinese character bigrams, so similar texts really are close; rerank by word overlap;
+* token usage from a documented deterministic count (one per CJK character, per word, per
+  punctuation mark; 256 per image);
+* a model table (``DEFAULT_MODELS``) you can patch: ``DashScopeEmulator(models={"qwen-plus":
+  {"max_output": 100}, "my-model": ModelSpec("my-model", "text-generation")})``.
+
+Knobs: ``DashScopeEmulator(chunk_delay=0.05)`` spaces stream events out,
+``shuffle_embeddings=True`` returns embeddings out of order (clients must sort by
+``text_index``), ``emu.pending`` counts unconsumed queued replies.
+
+Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, web search,
+code interpreter, partial mode, ``/think`` prompt switches, the tokenizer, files and async-task
+endpoints (404).
+
+Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--any-key``,
+``--chunk-delay``); it prints the base URLs and serves until Ctrl-C.
+"""
+
+from ._errors import ApiError
+from ._models import DEFAULT_MODELS, ModelSpec
+from ._recorded import Headers, RecordedRequest
+from ._replies import Reply, ToolCall
+from ._server import DashScopeEmulator
+from ._tokens import count_tokens
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "ApiError",
+    "DashScopeEmulator",
+    "Headers",
+    "ModelSpec",
+    "RecordedRequest",
+    "Reply",
+    "ToolCall",
+    "count_tokens",
+]

@@ -1,0 +1,546 @@
+"""The emulator: request dispatch (``respond``) and a thin stdlib HTTP/1.1 server around it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from ._compat import DONE_FRAME, compat_body, compat_frame, compat_stream_chunks
+from ._errors import ApiError, compat_error_body, invalid_api_key, native_error_body
+from ._generation import build_turn
+from ._models import ModelSpec, build_model_table
+from ._native import dumps, native_body, native_stream_events, sse_frame
+from ._recorded import GENERATION_ENDPOINTS, EndpointName, Headers, RecordedRequest
+from ._replies import Reply
+from ._validate import GenerationPlan, plan_compat_chat, plan_native_generation
+from ._vectors import (
+    EmbeddingPlan,
+    RerankPlan,
+    compat_embedding_body,
+    embedding_body,
+    plan_compat_embedding,
+    plan_embedding,
+    plan_rerank,
+    rerank_body,
+)
+
+Predicate = Callable[[RecordedRequest], bool]
+Plan = GenerationPlan | EmbeddingPlan | RerankPlan
+
+PATHS: Mapping[str, EndpointName] = {
+    "/api/v1/services/aigc/text-generation/generation": "text-generation",
+    "/api/v1/services/aigc/multimodal-generation/generation": "multimodal-generation",
+    "/api/v1/services/embeddings/text-embedding/text-embedding": "text-embedding",
+    "/api/v1/services/rerank/text-rerank/text-rerank": "text-rerank",
+    "/compatible-mode/v1/chat/completions": "compat-chat",
+    "/compatible-mode/v1/embeddings": "compat-embeddings",
+}
+
+SSE_CONTENT_TYPE = "text/event-stream;charset=UTF-8"
+JSON_CONTENT_TYPE = "application/json"
+
+
+def classify(method: str, path: str) -> EndpointName:
+    """Which endpoint a request targets (``other`` for anything unknown or not a POST)."""
+    return PATHS.get(path, "other") if method == "POST" else "other"
+
+
+def wants_sse(headers: Mapping[str, str]) -> bool:
+    """[CAP §5.9] either ``X-DashScope-SSE: enable`` or ``Accept: text/event-stream``."""
+    sse = headers.get("x-dashscope-sse", "").strip().lower() == "enable"
+    return sse or "text/event-stream" in headers.get("accept", "").lower()
+
+
+def bearer_key(headers: Mapping[str, str]) -> str:
+    scheme, _, key = headers.get("authorization", "").strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to put on the wire for one request (built without any socket I/O)."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    frames: tuple[bytes, ...] | None = None
+    """Streamed responses: one chunk per frame (chunked transfer encoding)."""
+    abort: bool = False
+    """Close the connection abruptly: before any byte, or after the frames."""
+    delay: float = 0.0
+
+
+def _headers(request_id: str, content_type: str, *, finished: bool) -> tuple[tuple[str, str], ...]:
+    return (
+        ("content-type", content_type),
+        ("x-request-id", request_id),
+        ("x-dashscope-call-gateway", "true"),
+        ("x-dashscope-finished", "true" if finished else "false"),
+    )
+
+
+def json_outcome(
+    status: int, body: Mapping[str, Any], request_id: str, delay: float = 0.0
+) -> Outcome:
+    return Outcome(
+        status=status,
+        headers=_headers(request_id, JSON_CONTENT_TYPE, finished=True),
+        body=dumps(body).encode(),
+        delay=delay,
+    )
+
+
+def error_outcome(
+    error: ApiError, request: RecordedRequest, request_id: str, delay: float = 0.0
+) -> Outcome:
+    """An error before any output: compat envelope, native SSE error event, or native JSON."""
+    if request.is_compat:
+        return json_outcome(error.status, compat_error_body(error, request_id), request_id, delay)
+    if request.stream and error.status != 401:
+        # [CAP §5.7] after SSE is negotiated, errors are HTTP 200 + one event:error frame.
+        frame = sse_frame(1, "error", error.status, native_error_body(error, request_id))
+        return Outcome(
+            headers=_headers(request_id, SSE_CONTENT_TYPE, finished=False),
+            frames=(frame,),
+            delay=delay,
+        )
+    return json_outcome(error.status, native_error_body(error, request_id), request_id, delay)
+
+
+def _misuse(message: str) -> ApiError:
+    return ApiError(500, "EmulatorError", message)
+
+
+@dataclass
+class _Rule:
+    predicate: Predicate
+    reply: Reply
+    remaining: int | None
+
+
+@dataclass
+class _State:
+    queue: deque[Reply] = field(default_factory=deque)
+    rules: list[_Rule] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+
+class DashScopeEmulator:
+    """A local DashScope service for tests; see the package docstring for a tour."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = "sk-emulator",
+        models: Mapping[str, ModelSpec | Mapping[str, Any]] | None = None,
+        chunk_delay: float = 0.0,
+        shuffle_embeddings: bool = False,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self.api_key = api_key
+        self.models: Mapping[str, ModelSpec] = build_model_table(models)
+        self.chunk_delay = chunk_delay
+        """Seconds between two stream events."""
+        self.shuffle_embeddings = shuffle_embeddings
+        """Return embeddings in a fixed non-identity order (clients must sort by index)."""
+        self._lock = threading.Lock()
+        self._state = _State()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> DashScopeEmulator:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        self._stopping.clear()
+        self._server = _Server((self.host, self._requested_port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"dashscope-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> DashScopeEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (no path)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """Native API base, like ``DASHSCOPE_HTTP_BASE_URL`` (``…/api/v1``)."""
+        return f"{self.url}/api/v1"
+
+    @property
+    def compatible_base_url(self) -> str:
+        """OpenAI-compatible base (``…/compatible-mode/v1``)."""
+        return f"{self.url}/compatible-mode/v1"
+
+    # ------------------------------------------------------------------ scripting
+
+    def enqueue(self, *replies: Reply) -> None:
+        """Queue replies, consumed first-in first-out, one per generation request."""
+        with self._lock:
+            self._state.queue.extend(replies)
+
+    def when(self, predicate: Predicate, reply: Reply, times: int | None = None) -> None:
+        """Answer requests matching ``predicate`` with ``reply`` (``times=None``: unlimited).
+
+        Rules are tried in registration order after the queue and before the default reply;
+        unlike the queue they also apply to embedding and rerank requests.
+        """
+        if times is not None and times < 1:
+            raise ValueError("times must be >= 1 or None")
+        with self._lock:
+            self._state.rules.append(_Rule(predicate, reply, times))
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._state.requests)
+
+    @property
+    def pending(self) -> int:
+        """Number of queued replies not consumed yet."""
+        with self._lock:
+            return len(self._state.queue)
+
+    def reset(self) -> None:
+        """Forget queued replies, rules and recorded requests."""
+        with self._lock:
+            self._state = _State()
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._state.requests.append(request)
+
+    def _pick(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            if request.endpoint in GENERATION_ENDPOINTS and self._state.queue:
+                return self._state.queue.popleft()
+            rules = list(self._state.rules)
+        for rule in rules:
+            if not rule.predicate(request):
+                continue
+            with self._lock:
+                if rule.remaining is not None:
+                    if rule.remaining <= 0:
+                        continue
+                    rule.remaining -= 1
+            return rule.reply
+        return Reply()
+
+    def _authorised(self, request: RecordedRequest) -> bool:
+        key = bearer_key(request.headers)
+        return bool(key) and (self.api_key is None or key == self.api_key)
+
+    def respond(self, request: RecordedRequest) -> Outcome:
+        """Decide the answer to ``request`` (records it; consumes a scripted reply if valid)."""
+        self._record(request)
+        request_id = str(uuid.uuid4())
+        if request.endpoint == "other":
+            error = ApiError(404, "NotFound", f"Not found: {request.method} {request.path}")
+            return json_outcome(404, native_error_body(error, request_id), request_id)
+        if not self._authorised(request):
+            return error_outcome(invalid_api_key(), request, request_id)
+        try:
+            plan = self._plan(request)
+        except ApiError as error:
+            return error_outcome(error, request, request_id)
+        try:
+            reply = self._pick(request)
+        except Exception as exc:  # a user predicate failed: make it visible to the test
+            return error_outcome(_misuse(f"rule predicate raised {exc!r}"), request, request_id)
+        try:
+            return self._answer(request, plan, reply, request_id)
+        except ApiError as error:
+            return error_outcome(error, request, request_id, reply.delay_seconds)
+
+    def _plan(self, request: RecordedRequest) -> Plan:
+        body: Any = request.body
+        if body is None and request.raw_body.strip():
+            body = "invalid"  # not a JSON object
+        endpoint = request.endpoint
+        if endpoint in ("text-generation", "multimodal-generation"):
+            return plan_native_generation(endpoint, body, stream=request.stream, models=self.models)
+        if endpoint == "compat-chat":
+            return plan_compat_chat(body, models=self.models)
+        if endpoint == "text-embedding":
+            return plan_embedding(body, models=self.models)
+        if endpoint == "compat-embeddings":
+            return plan_compat_embedding(body, models=self.models)
+        return plan_rerank(body, models=self.models)
+
+    def _answer(
+        self, request: RecordedRequest, plan: Plan, reply: Reply, request_id: str
+    ) -> Outcome:
+        delay = reply.delay_seconds
+        if reply.kind == "raw":
+            headers = tuple(reply.raw_headers)
+            names = {name.lower() for name, _ in headers}
+            if not names & {"content-length", "transfer-encoding"}:
+                headers += (("content-length", str(len(reply.raw_body))),)
+            return Outcome(
+                status=reply.status, headers=headers, body=reply.raw_body, frames=None, delay=delay
+            )
+        streaming = isinstance(plan, GenerationPlan) and plan.stream
+        if reply.kind == "drop" and (reply.after_chunks == 0 or not streaming):
+            return Outcome(abort=True, delay=delay)
+        if reply.kind == "error" and not (reply.in_stream and streaming):
+            error = ApiError(reply.status, reply.code, reply.message)
+            body = (compat_error_body if request.is_compat else native_error_body)(
+                error, request_id
+            )
+            return json_outcome(reply.status, body, request_id, delay)
+        if not isinstance(plan, GenerationPlan):
+            return json_outcome(
+                200, self._vector_body(request, plan, request_id), request_id, delay
+            )
+        if reply.kind == "tool_calls" and plan.result_format == "text":
+            raise _misuse(
+                "Reply.tool_calls cannot be sent in result_format=text; the request must use "
+                'result_format "message" (the real service never calls tools in text format)'
+            )
+        turn = build_turn(plan, reply, request)
+        created = int(time.time())
+        if not plan.stream:
+            if request.is_compat:
+                body = compat_body(plan, turn, request_id, created=created)
+            else:
+                body = native_body(plan, turn, request_id)
+            return json_outcome(200, body, request_id, delay)
+        frames: list[bytes]
+        if request.is_compat:
+            frames = [
+                compat_frame(c)
+                for c in compat_stream_chunks(plan, turn, request_id, created=created)
+            ]
+            # Leading role-only chunk does not count as a content event.
+            cut = reply.after_chunks + 1
+            tail = [DONE_FRAME]
+        else:
+            events = native_stream_events(plan, turn, request_id)
+            frames = [sse_frame(i + 1, "result", 200, e) for i, e in enumerate(events)]
+            cut = reply.after_chunks
+            tail = []
+        headers = _headers(request_id, SSE_CONTENT_TYPE, finished=False)
+        if reply.kind == "drop":
+            return Outcome(headers=headers, frames=tuple(frames[:cut]), abort=True, delay=delay)
+        if reply.kind == "error":
+            error = ApiError(reply.status, reply.code, reply.message)
+            if request.is_compat:
+                last = compat_frame(compat_error_body(error, request_id))
+            else:
+                last = sse_frame(
+                    min(cut, len(frames)) + 1,
+                    "error",
+                    reply.status,
+                    native_error_body(error, request_id),
+                )
+            return Outcome(headers=headers, frames=(*frames[:cut], last), delay=delay)
+        return Outcome(headers=headers, frames=(*frames, *tail), delay=delay)
+
+    def _vector_body(
+        self, request: RecordedRequest, plan: EmbeddingPlan | RerankPlan, request_id: str
+    ) -> dict[str, Any]:
+        if isinstance(plan, RerankPlan):
+            return rerank_body(plan, request_id)
+        if request.is_compat:
+            return compat_embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
+        return embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless the emulator stops first; True if still running."""
+        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+
+
+# ---------------------------------------------------------------------- HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def __init__(self, address: tuple[str, int], emulator: DashScopeEmulator) -> None:
+        self.emulator = emulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _parse_json(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "istio-envoy"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default per-request logging."""
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _handle(self) -> None:
+        emulator = self.server.emulator
+        raw = self._read_body()
+        headers = Headers(self.headers.items())
+        path = self.path.split("?", 1)[0]
+        endpoint = classify(self.command, path)
+        body = _parse_json(raw)
+        if endpoint == "compat-chat":
+            stream = bool(body and body.get("stream") is True)
+        else:
+            stream = endpoint in ("text-generation", "multimodal-generation") and wants_sse(headers)
+        request = RecordedRequest(
+            method=self.command,
+            path=path,
+            headers=headers,
+            body=body,
+            raw_body=raw,
+            endpoint=endpoint,
+            stream=stream,
+        )
+        try:
+            outcome = emulator.respond(request)
+        except Exception as exc:  # an emulator bug: answer 500 rather than hang the client
+            rid = str(uuid.uuid4())
+            error = ApiError(500, "InternalError", f"emulator failure: {exc!r}")
+            outcome = json_outcome(500, native_error_body(error, rid), rid)
+        try:
+            self._write(outcome, emulator)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+
+    def _abort(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _write(self, outcome: Outcome, emulator: DashScopeEmulator) -> None:
+        if not emulator._wait(outcome.delay):
+            self._abort()
+            return
+        if outcome.abort and outcome.frames is None:
+            self._abort()
+            return
+        self.send_response(outcome.status)
+        for name, value in outcome.headers:
+            self.send_header(name, value)
+        if outcome.frames is None:
+            if not any(
+                name.lower() in ("content-length", "transfer-encoding")
+                for name, _ in outcome.headers
+            ):
+                self.send_header("content-length", str(len(outcome.body)))
+            self.end_headers()
+            self.wfile.write(outcome.body)
+            return
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for i, frame in enumerate(outcome.frames):
+            if i and not emulator._wait(emulator.chunk_delay):
+                self._abort()
+                return
+            self.wfile.write(b"%X\r\n%s\r\n" % (len(frame), frame))
+        if outcome.abort:
+            self._abort()
+            return
+        self.wfile.write(b"0\r\n\r\n")

@@ -1,0 +1,293 @@
+"""The transport against the emulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from qwen_dashscope import (
+    APIConnectionError,
+    AsyncDashScopeClient,
+    AuthenticationError,
+    BadRequestError,
+    DashScopeClient,
+    RateLimitError,
+    ServerError,
+)
+from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+
+USER = [{"role": "user", "content": "介绍一下杭州"}]
+
+
+def make(emu: DashScopeEmulator, sync: bool, **kwargs: Any) -> Any:
+    kwargs.setdefault("api_key", emu.api_key)
+    if sync:
+        return DashScopeClient(base_url=emu.base_url, **kwargs)
+    return AsyncDashScopeClient(base_url=emu.base_url, **kwargs)
+
+
+async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    result = getattr(client, method)(*args, **kwargs)
+    if method == "stream":
+        if isinstance(client, DashScopeClient):
+            return list(result)
+        return [c async for c in result]
+    if isinstance(client, DashScopeClient):
+        return result
+    return await result
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_generate_and_stream_agree(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("西湖在杭州。", chunks=4), Reply.text("西湖在杭州。", chunks=4))
+    client = make(emulator, sync)
+    result = await call(client, "generate", "qwen-plus", USER)
+    chunks = await call(client, "stream", "qwen-plus", USER)
+    assert result.text == "".join(c.text for c in chunks) == "西湖在杭州。"
+    assert len(chunks) >= 4
+    assert chunks[-1].finish_reason == result.finish_reason == "stop"
+    assert chunks[-1].usage == result.usage
+    assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens > 0
+    assert result.request_id and chunks[0].request_id
+    assert [r.stream for r in emulator.requests] == [False, True]
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_cumulative_mode_gives_the_same_deltas(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    reply = Reply.tool_calls(
+        [ToolCall("get_weather", {"city": "杭州"}), ToolCall("get_weather", {"city": "上海"})],
+    )
+    emulator.enqueue(
+        Reply.text("一二三四五六七八", chunks=5), Reply.text("一二三四五六七八", chunks=5)
+    )
+    emulator.enqueue(reply, reply)
+    client = make(emulator, sync)
+    inc = await call(client, "stream", "qwen-plus", USER)
+    cum = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+    assert [c.text for c in inc] == [c.text for c in cum]
+    inc_tools = await call(client, "stream", "qwen-plus", USER)
+    cum_tools = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+
+    def shape(chunks: list[Any]) -> list[list[tuple[int, bool, str | None, str]]]:
+        return [[(d.index, bool(d.id), d.name, d.arguments) for d in c.tool_calls] for c in chunks]
+
+    assert shape(inc_tools) == shape(cum_tools)
+    assert sum(bool(d.id) for c in cum_tools for d in c.tool_calls) == 2
+    sent = [r.parameters.get("incremental_output") for r in emulator.requests]
+    assert sent == [True, False, True, False]
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_parallel_tool_calls_stream(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(
+        Reply.tool_calls(
+            [
+                ToolCall("get_weather", {"city": "杭州"}),
+                ToolCall("get_time", {"tz": "Asia/Shanghai"}),
+            ]
+        )
+    )
+    chunks = await call(make(emulator, sync), "stream", "qwen-plus", USER)
+    by_index: dict[int, dict[str, str]] = {}
+    for chunk in chunks:
+        for delta in chunk.tool_calls:
+            entry = by_index.setdefault(delta.index, {"id": "", "name": "", "args": ""})
+            entry["id"] += delta.id or ""
+            entry["name"] += delta.name or ""
+            entry["args"] += delta.arguments
+    assert [(e["name"], json.loads(e["args"])) for _, e in sorted(by_index.items())] == [
+        ("get_weather", {"city": "杭州"}),
+        ("get_time", {"tz": "Asia/Shanghai"}),
+    ]
+    assert all(e["id"].startswith("call_") for e in by_index.values())
+    assert chunks[-1].finish_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("sync", [True, False])
+@pytest.mark.parametrize("model", ["qwq-plus", "qwen3-235b-a22b"])
+async def test_stream_only_thinking_models_answer_non_streaming_calls(
+    emulator: DashScopeEmulator, sync: bool, model: str
+) -> None:
+    emulator.enqueue(Reply.text("2", reasoning="1+1 等于 2"))
+    result = await call(make(emulator, sync), "generate", model, USER)
+    assert (result.reasoning, result.text) == ("1+1 等于 2", "2")
+    assert result.usage.reasoning_tokens and result.usage.reasoning_tokens > 0
+    (request,) = emulator.requests
+    assert request.stream is True  # the service only serves this streamed
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_images_use_the_multimodal_endpoint(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("一只狗"))
+    messages = [{"role": "user", "content": [{"image": "https://x/dog.png"}, {"text": "这是什么"}]}]
+    result = await call(make(emulator, sync), "generate", "qwen-vl-max", messages)
+    assert result.text == "一只狗"
+    assert emulator.requests[0].endpoint == "multimodal-generation"
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        await call(make(emulator, sync, api_key="sk-wrong"), "generate", "qwen-plus", USER)
+    assert info.value.request_id and info.value.code == "InvalidApiKey"
+    with pytest.raises(BadRequestError, match="Model not exist"):
+        await call(make(emulator, sync), "generate", "no-such-model", USER)
+    emulator.enqueue(
+        Reply.error(
+            400,
+            "DataInspectionFailed",
+            "Output data may contain inappropriate content.",
+            in_stream=True,
+            after_chunks=2,
+        )
+    )
+    received: list[str] = []
+    from qwen_dashscope import ContentFilterError
+
+    with pytest.raises(ContentFilterError) as cf:
+        client = make(emulator, sync)
+        if sync:
+            for chunk in client.stream("qwen-plus", USER):
+                received.append(chunk.text)
+        else:
+            async for chunk in client.stream("qwen-plus", USER):
+                received.append(chunk.text)
+    assert len(received) == 2 and cf.value.request_id
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_retries_against_the_emulator(
+    emulator: DashScopeEmulator, sync: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("qwen_dashscope._client.backoff", lambda attempt: 0.01)
+    emulator.enqueue(
+        Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."),
+        Reply.error(500, "InternalError", "boom", in_stream=True),
+        Reply.drop(),
+        Reply.text("终于"),
+    )
+    chunks = await call(make(emulator, sync, max_retries=3), "stream", "qwen-plus", USER)
+    assert "".join(c.text for c in chunks) == "终于"
+    assert len(emulator.requests) == 4
+    emulator.enqueue(*[Reply.error(503, "ModelUnavailable", "later")] * 2)
+    with pytest.raises(ServerError):
+        await call(make(emulator, sync, max_retries=1), "generate", "qwen-plus", USER)
+    emulator.enqueue(Reply.error(429, "Throttling.AllocationQuota", "Allocated quota exceeded."))
+    with pytest.raises(RateLimitError):
+        await call(make(emulator, sync, max_retries=3), "generate", "qwen-plus", USER)
+    assert len(emulator.requests) == 4 + 2 + 1
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_a_dropped_stream_after_data_is_an_error(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(
+        Reply.drop(after_chunks=2, text="一二三四五六七八九十"), Reply.text("不会被重试")
+    )
+    with pytest.raises(APIConnectionError):
+        await call(make(emulator, sync), "stream", "qwen-plus", USER)
+    assert len(emulator.requests) == 1
+
+
+def test_breaking_out_of_a_sync_stream_frees_the_connection(emulator: DashScopeEmulator) -> None:
+    http = httpx.Client(limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5, pool=2))
+    with DashScopeClient(
+        base_url=emulator.base_url, api_key=emulator.api_key, http_client=http
+    ) as client:
+        emulator.enqueue(Reply.text("字" * 400, chunks=100))
+        for chunk in client.stream("qwen-plus", USER):
+            assert chunk.text
+            break
+        # With one connection in the pool, a leaked stream would make this wait for the pool.
+        assert client.generate("qwen-plus", USER).text.startswith("[emulator]")
+    assert http.is_closed  # close() closes an injected client
+
+
+@pytest.mark.parametrize("factory", ["httpx", "aiohttp"])
+async def test_cancelling_an_async_stream_frees_the_connection(
+    factory: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with DashScopeEmulator(chunk_delay=0.02) as emu:
+        if factory == "httpx":
+            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+        else:
+            from httpx_aiohttp import HttpxAiohttpClient
+
+            http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
+        client = AsyncDashScopeClient(base_url=emu.base_url, api_key=emu.api_key, http_client=http)
+        emu.enqueue(Reply.text("字" * 400, chunks=100))
+        started = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in client.stream("qwen-plus", USER):
+                started.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(started.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # A leaked connection would block this second call on the 1-connection pool.
+        result = await asyncio.wait_for(client.generate("qwen-plus", USER), 5)
+        assert result.text.startswith("[emulator]")
+        # aclose() on a partially consumed stream frees it too.
+        emu.enqueue(Reply.text("字" * 400, chunks=100))
+        stream = client.stream("qwen-plus", USER)
+        await stream.__anext__()
+        await stream.aclose()
+        assert (await asyncio.wait_for(client.generate("qwen-plus", USER), 5)).text
+        await http.aclose()
+
+
+async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
+    emulator: DashScopeEmulator,
+) -> None:
+    from httpx_aiohttp import HttpxAiohttpClient
+
+    client = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)
+    other = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)
+    assert (await client.generate("qwen-plus", USER)).text
+    first = client._http
+    assert isinstance(first, HttpxAiohttpClient)
+    assert other._http is first  # shared by the clients of one loop
+
+    def other_loop() -> tuple[Any, str]:
+        async def go() -> tuple[Any, str]:
+            text = (await client.generate("qwen-plus", USER)).text
+            return client._http, text
+
+        return asyncio.run(go())
+
+    inner, text = await asyncio.to_thread(other_loop)
+    assert text and inner is not first
+    assert inner.is_closed  # asyncio.run shut its loop down and closed that loop's pool
+    assert not first.is_closed
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_embeddings_and_rerank(sync: bool) -> None:
+    with DashScopeEmulator(shuffle_embeddings=True) as emu:
+        client = make(emu, sync)
+        docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
+        result = await call(client, "embed", docs, text_type="document", dimension=256)
+        assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
+        query = (
+            await call(client, "embed", ["杭州 西湖"], text_type="query", dimension=256)
+        ).vectors[0]
+        scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in result.vectors]
+        assert max(range(23), key=scores.__getitem__) == 17
+        sizes = [
+            len(r.body["input"]["texts"]) for r in emu.requests if r.endpoint == "text-embedding"
+        ]
+        assert sorted(sizes) == [1, 3, 10, 10]  # async batches run concurrently
+        ranked = await call(client, "rerank", "杭州 西湖", docs, top_n=3, return_documents=True)
+        assert ranked.results[0].index == 17
+        assert ranked.results[0].document == docs[17]
+        assert len(ranked.results) == 3
