@@ -1,3 +1,6 @@
-"""LangChain integration for Qwen on DashScope."""
+"""LangChain integration for Qwen on DashScope: ``ChatQwen`` and ``QwenEmbeddings``."""
 
-__all__: list[str] = []
+from langchain_qwen.chat_models import ChatQwen
+from langchain_qwen.embeddings import QwenEmbeddings
+
+__all__ = ["ChatQwen", "QwenEmbeddings"]

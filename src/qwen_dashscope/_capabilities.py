@@ -69,6 +69,14 @@ _QWEN3_OPEN = ModelCapabilities(
     thinking_default=True,
     thinking_stream_only=True,
 )
+_QWEN35 = ModelCapabilities(
+    context_window=1_000_000,
+    max_output=65_536,
+    thinking="hybrid",
+    thinking_default=True,
+    vision=True,
+    endpoint="multimodal",
+)
 _VL = ModelCapabilities(
     context_window=131_072, max_output=8_192, vision=True, endpoint="multimodal", tools=False
 )
@@ -99,28 +107,12 @@ _TABLE: dict[str, ModelCapabilities] = {
     "qwen-long": _TEXT(context_window=10_000_000, max_output=32_768),
     "qwen3-max": replace(_HYBRID_COMMERCIAL, context_window=262_144, max_output=65_536),
     "qwen3-coder": _TEXT(context_window=1_000_000, max_output=65_536),
-    # Qwen3.5 / 3.6: natively multimodal, served on the multimodal endpoint
-    "qwen3.5-plus": replace(
-        _HYBRID_COMMERCIAL,
-        context_window=1_000_000,
-        max_output=65_536,
-        vision=True,
-        endpoint="multimodal",
-    ),
-    "qwen3.5-flash": replace(
-        _HYBRID_COMMERCIAL,
-        context_window=1_000_000,
-        max_output=65_536,
-        vision=True,
-        endpoint="multimodal",
-    ),
-    "qwen3.6-plus": replace(
-        _HYBRID_COMMERCIAL,
-        context_window=1_000_000,
-        max_output=65_536,
-        vision=True,
-        endpoint="multimodal",
-    ),
+    # Qwen3.5 / 3.6: natively multimodal, served on the multimodal endpoint; thinking on by
+    # default (not verified against the live service: a hybrid model's default matters only
+    # when a tool is forced, and the adapters then send enable_thinking=False explicitly).
+    "qwen3.5-plus": _QWEN35,
+    "qwen3.5-flash": _QWEN35,
+    "qwen3.6-plus": _QWEN35,
     # Qwen3 open-source hybrids think by default and only when streaming
     "qwen3-": _QWEN3_OPEN,
     "qwen3-next-80b-a3b-thinking": _TEXT(
