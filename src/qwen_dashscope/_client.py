@@ -44,7 +44,7 @@ from ._request import (
     streams_internally,
 )
 from ._retry import backoff, retry_after, should_retry_error
-from ._sse import LineDecoder, ServerSentEvent, SSEDecoder
+from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import StreamAccumulator, result_from_response
 from ._types import (
     Embedding,
@@ -57,7 +57,7 @@ from ._types import (
     Usage,
 )
 from ._version import __version__
-from ._wire import EmbeddingResponse, GenerationResponse, RerankResponse, TokenizeResponse
+from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
 
 __all__ = ["AsyncDashScopeClient", "DashScopeClient"]
 
@@ -193,7 +193,7 @@ class _BaseClient:
         return delay
 
     @staticmethod
-    def _parse_json(content: bytes, status: int, request_id: str | None) -> Any:
+    def _parse_json(content: str | bytes, status: int, request_id: str | None) -> Any:
         try:
             return json.loads(content)
         except ValueError as exc:
@@ -201,14 +201,6 @@ class _BaseClient:
                 f"expected a JSON body, got {content[:200]!r}",
                 status_code=status,
                 request_id=request_id,
-            ) from exc
-
-    def _parse_generation(self, data: str | bytes, request_id: str | None) -> GenerationResponse:
-        try:
-            return GenerationResponse.model_validate_json(data)
-        except ValidationError as exc:
-            raise ProtocolError(
-                f"malformed generation event: {str(data)[:200]}", request_id=request_id
             ) from exc
 
     def _error_event(self, sse: ServerSentEvent) -> APIError:
@@ -219,17 +211,18 @@ class _BaseClient:
         if isinstance(body, dict) and "output" not in body and body.get("code"):
             raise self._error(status, body, headers)
 
-    def _checked_event(self, data: str, request_id: str | None) -> GenerationResponse:
-        event = self._parse_generation(data, request_id)
-        if event.output is None and (event.model_extra or {}).get("code"):
-            raise self._error(200, data, {})  # an error body where a result was expected
-        return event
+    def _generation_body(self, data: str | bytes, request_id: str | None) -> dict[str, Any]:
+        """A generation body or stream event as a dict; an error body raises typed."""
+        body = self._parse_json(data, 200, request_id)
+        if not isinstance(body, dict):
+            raise ProtocolError(
+                f"expected a JSON object, got {data[:200]!r}", request_id=request_id
+            )
+        self._check_success_body(body, 200, {})  # an error body where a result was expected
+        return body
 
     def _generation_result(self, content: bytes, headers: Mapping[str, str]) -> GenerationResult:
-        request_id = headers.get("x-request-id")
-        raw = self._parse_json(content, 200, request_id)
-        self._check_success_body(raw, 200, headers)
-        return result_from_response(self._parse_generation(content, request_id), raw)
+        return result_from_response(self._generation_body(content, headers.get("x-request-id")))
 
     def _parse_model(self, cls: Any, content: bytes, headers: Mapping[str, str]) -> Any:
         request_id = headers.get("x-request-id")
@@ -424,13 +417,10 @@ class DashScopeClient(_BaseClient):
             if "text/event-stream" not in content_type:  # answered without SSE: one JSON body
                 yield ServerSentEvent(event="result", data=response.read().decode("utf-8"))
                 return
-            lines, decoder = LineDecoder(), SSEDecoder()
+            decoder = SSEDecoder()
             for chunk in response.iter_raw():
-                for line in lines.feed(chunk):
-                    yield from decoder.decode(line)
+                yield from decoder.feed(chunk)
                 deadline.check(request_id)
-            for line in lines.flush():
-                yield from decoder.decode(line)
             yield from decoder.end()
 
     # -- generation -----------------------------------------------------------------------
@@ -441,19 +431,19 @@ class DashScopeClient(_BaseClient):
         parameters: Mapping[str, Any] | None = None,
         *,
         endpoint: Endpoint | None = None,
-    ) -> Iterator[GenerationChunk]:
-        """Stream a generation as delta chunks. Closing the iterator closes the connection."""
+    ) -> Generator[GenerationChunk, None, None]:
+        """Stream a generation as delta chunks. ``close()`` (or ``break``) closes the connection."""
         prepared = prepare_generation(model, messages, parameters, stream=True, endpoint=endpoint)
         return self._stream_prepared(prepared, StreamAccumulator(incremental=prepared.incremental))
 
     def _stream_prepared(
         self, prepared: PreparedGeneration, accumulator: StreamAccumulator
-    ) -> Iterator[GenerationChunk]:
+    ) -> Generator[GenerationChunk, None, None]:
         deadline = _Deadline(self.timeouts)
         finished = False
         with contextlib.closing(self._events(prepared.path, prepared.body, deadline)) as events:
             for sse in events:
-                event = self._checked_event(sse.data, accumulator.request_id)
+                event = self._generation_body(sse.data, accumulator.request_id)
                 for chunk in accumulator.feed(event):
                     finished = finished or chunk.finish_reason is not None
                     yield chunk
@@ -659,15 +649,11 @@ class AsyncDashScopeClient(_BaseClient):
             if "text/event-stream" not in content_type:  # answered without SSE: one JSON body
                 yield ServerSentEvent(event="result", data=(await response.aread()).decode())
                 return
-            lines, decoder = LineDecoder(), SSEDecoder()
+            decoder = SSEDecoder()
             async for chunk in response.aiter_raw():
-                for line in lines.feed(chunk):
-                    for sse in decoder.decode(line):
-                        yield sse
-                deadline.check(request_id)
-            for line in lines.flush():
-                for sse in decoder.decode(line):
+                for sse in decoder.feed(chunk):
                     yield sse
+                deadline.check(request_id)
             for sse in decoder.end():
                 yield sse
 
@@ -692,7 +678,7 @@ class AsyncDashScopeClient(_BaseClient):
         events = self._events(prepared.path, prepared.body, deadline)
         try:
             async for sse in events:
-                event = self._checked_event(sse.data, accumulator.request_id)
+                event = self._generation_body(sse.data, accumulator.request_id)
                 for chunk in accumulator.feed(event):
                     finished = finished or chunk.finish_reason is not None
                     yield chunk

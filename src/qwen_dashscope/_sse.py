@@ -47,9 +47,10 @@ class LineDecoder:
 
 
 class SSEDecoder:
-    """Line -> event state machine (the shape of httpx-sse's decoder)."""
+    """Bytes -> events state machine (the shape of httpx-sse's decoder, one tight loop)."""
 
     def __init__(self) -> None:
+        self._buffer = b""
         self._reset()
 
     def _reset(self) -> None:
@@ -65,60 +66,96 @@ class SSEDecoder:
         sse = None
         if self._data:
             sse = ServerSentEvent(
-                event=self._event or "message",
-                data="\n".join(self._data),
-                id=self._id,
-                status=self._status,
+                self._event or "message", "\n".join(self._data), self._id, self._status
             )
         self._reset()
         return sse
 
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """The events completed by ``chunk``; a partial last line waits for the next chunk."""
+        data = self._buffer + chunk if self._buffer else chunk
+        if b"\n" not in data:
+            self._buffer = data
+            return []
+        *lines, self._buffer = data.split(b"\n")
+        out: list[ServerSentEvent] = []
+        for raw in lines:
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            # Fast paths for the lines DashScope sends, on bytes; the rest goes to _line.
+            if raw.startswith(b"data:"):
+                value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
+                self._data.append(value.decode("utf-8"))
+                self._dirty = True
+            elif not raw:
+                if self._dirty:
+                    event = self._dispatch()
+                    if event is not None:
+                        out.append(event)
+            elif raw.startswith(b":HTTP_STATUS/") and raw[13:].isdigit():
+                self._status = int(raw[13:])
+                self._dirty = True
+            else:
+                self._line(raw.decode("utf-8"), out)
+        return out
+
     def decode(self, line: str) -> list[ServerSentEvent]:
-        """Feed one line; returns the events it completes (zero or one, rarely two)."""
+        """Feed one decoded line; returns the events it completes (zero or one, rarely two)."""
+        out: list[ServerSentEvent] = []
+        self._line(line, out)
+        return out
+
+    def _line(self, line: str, out: list[ServerSentEvent]) -> None:
+        # Ordered by frequency in DashScope streams.
+        if line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+            self._dirty = True
+            return
         if not line:
             event = self._dispatch()
-            return [event] if event else []
-        if line.startswith(":"):
-            comment = line[1:]
-            if comment.startswith("HTTP_STATUS/"):
+            if event is not None:
+                out.append(event)
+            return
+        if line[0] == ":":
+            if line.startswith(":HTTP_STATUS/"):
                 try:
-                    self._status = int(comment[len("HTTP_STATUS/") :])
+                    self._status = int(line[13:])
                 except ValueError:
                     pass
                 self._dirty = True
-            return []
+            return
         field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        out: list[ServerSentEvent] = []
+        if value.startswith(" "):
+            value = value[1:]
+        if field not in ("id", "event"):
+            return  # unknown field, or a "..." elision line in documentation examples
         # Captures without blank-line separators: a new id/event after data starts a new event.
-        if field in ("id", "event") and self._data:
+        if self._data:
             event = self._dispatch()
-            if event:
+            if event is not None:
                 out.append(event)
-        if field == "data":
-            self._data.append(value)
-        elif field == "event":
+        if field == "event":
             self._event = value
-        elif field == "id":
-            if "\0" not in value:
-                self._id = value
-        else:  # unknown field (or a "..." elision line in documentation examples): ignored
-            return out
+        elif "\0" not in value:
+            self._id = value
         self._dirty = True
-        return out
 
     def end(self) -> list[ServerSentEvent]:
-        """End of stream: dispatch what is pending."""
+        """End of stream: the partial last line, then whatever event is pending."""
+        out: list[ServerSentEvent] = []
+        if self._buffer:
+            rest, self._buffer = self._buffer, b""
+            self._line(rest.decode("utf-8").removesuffix("\r"), out)
         event = self._dispatch()
-        return [event] if event else []
+        if event is not None:
+            out.append(event)
+        return out
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
     """Decode a whole byte-chunk iterable (used for captures and tests)."""
-    lines, decoder = LineDecoder(), SSEDecoder()
+    decoder = SSEDecoder()
     for chunk in chunks:
-        for line in lines.feed(chunk):
-            yield from decoder.decode(line)
-    for line in lines.flush():
-        yield from decoder.decode(line)
+        yield from decoder.feed(chunk)
     yield from decoder.end()

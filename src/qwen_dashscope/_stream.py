@@ -1,8 +1,13 @@
 """Stream accumulation: wire events -> delta chunks -> one complete result.
 
-A pure state machine. With ``incremental_output=false`` every event repeats everything so far
-(text, reasoning, and tool-call arguments); those are turned into exact deltas here, so the
-adapters only ever see deltas.
+A pure state machine over parsed JSON bodies. With ``incremental_output=false`` every event
+repeats everything so far (text, reasoning, and tool-call arguments); those are turned into
+exact deltas here, so the adapters only ever see deltas.
+
+The hot path reads plain dicts (``json.loads``) because validating every stream event into
+pydantic models cost more CPU than the rest of the transport. The pydantic models in
+``_wire`` remain the schema: anything here that does not look like it is re-validated with
+them, and the ``ProtocolError`` says exactly what was wrong.
 """
 
 from __future__ import annotations
@@ -10,14 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from ._errors import ProtocolError
 from ._types import GenerationChunk, GenerationResult, ToolCall, ToolCallDelta, Usage
-from ._wire import GenerationResponse, WireMessage, WireToolCall
+from ._wire import GenerationResponse
 
 __all__ = ["StreamAccumulator", "content_text", "result_from_response"]
 
+_OUTPUT_KEYS = frozenset({"choices", "text", "finish_reason"})
 
-def content_text(content: str | list[dict[str, Any]] | None) -> str:
+
+def content_text(content: Any) -> str:
     """Text of a message content: a string, or the ``text`` items of a multimodal list."""
     if content is None:
         return ""
@@ -26,9 +35,18 @@ def content_text(content: str | list[dict[str, Any]] | None) -> str:
     return "".join(item["text"] for item in content if isinstance(item.get("text"), str))
 
 
-def _finish(reason: str | None) -> str | None:
+def _finish(reason: Any) -> str | None:
     # DashScope sends finish_reason as the string "null" while generating.
-    return None if reason in (None, "null", "") else reason
+    return None if reason in (None, "null", "") else str(reason)
+
+
+def _malformed(event: Any, request_id: str | None, what: str) -> ProtocolError:
+    """A precise error for an event that is not what the protocol says."""
+    try:
+        GenerationResponse.model_validate(event)
+    except ValidationError as exc:
+        return ProtocolError(f"malformed generation event ({what}): {exc}", request_id=request_id)
+    return ProtocolError(f"malformed generation event: {what}", request_id=request_id)
 
 
 @dataclass(slots=True)
@@ -70,86 +88,113 @@ class StreamAccumulator:
         self._choices: dict[int, _ChoiceState] = {}
         self._extras: dict[str, Any] = {}
 
-    def feed(self, event: GenerationResponse) -> list[GenerationChunk]:
+    def feed(self, event: dict[str, Any]) -> list[GenerationChunk]:
         """The chunks (one per choice present) that this event contributes."""
-        self.request_id = event.request_id or self.request_id
+        request_id = event.get("request_id")
+        if request_id:
+            self.request_id = request_id
+        usage = event.get("usage")
         # Usage is cumulative on every event; a search preamble sends "usage": {}.
-        if event.usage is not None and event.usage.input_tokens is not None:
-            self.usage = Usage.from_wire(event.usage)
-        output = event.output
-        if output is None:
-            raise ProtocolError("stream event without 'output'", request_id=self.request_id)
+        if usage:
+            if not isinstance(usage, dict):
+                raise _malformed(event, self.request_id, "usage")
+            if usage.get("input_tokens") is not None:
+                self.usage = Usage.from_dict(usage)
+        output = event.get("output")
+        if not isinstance(output, dict):
+            raise _malformed(event, self.request_id, "no 'output' object")
+        extras = None
+        if output.keys() - _OUTPUT_KEYS:  # search_info, tool_info (code interpreter), ...
+            extras = {k: v for k, v in output.items() if k not in _OUTPUT_KEYS}
+            for key, value in extras.items():
+                # Later search events repeat "search_results": [] - keep what was found.
+                if value or key not in self._extras:
+                    self._extras[key] = value
+        choices = output.get("choices")
+        if choices is None:  # result_format "text"
+            text = output.get("text")
+            if text is not None and not isinstance(text, str):
+                raise _malformed(event, self.request_id, "output.text")
+            chunk = self._feed_message(0, {"content": text}, _finish(output.get("finish_reason")))
+            chunk.extras = extras
+            return [chunk]
+        if not isinstance(choices, list):
+            raise _malformed(event, self.request_id, "output.choices")
         chunks: list[GenerationChunk] = []
-        # Fields beside the text: search_info, tool_info (code interpreter), ...
-        extras = dict(output.model_extra or {})
-        if output.search_info is not None:
-            extras["search_info"] = output.search_info
-        self._extras.update(extras)
-        if output.choices is not None:
-            for position, choice in enumerate(output.choices):
-                index = choice.index if choice.index is not None else position
-                chunk = self._feed_message(index, choice.message, _finish(choice.finish_reason))
-                chunk_extras = dict(extras)
-                if choice.logprobs:
-                    chunk_extras["logprobs"] = choice.logprobs
-                    content = (
-                        choice.logprobs.get("content")
-                        if isinstance(choice.logprobs, dict)
-                        else None
-                    )
-                    self._choices[index].logprobs.extend(content or [])
-                chunk.extras = chunk_extras or None
-                chunks.append(chunk)
-        else:  # result_format "text"
-            message = WireMessage(content=output.text or "")
-            chunk = self._feed_message(0, message, _finish(output.finish_reason))
-            chunk.extras = extras or None
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                raise _malformed(event, self.request_id, "output.choices[]")
+            index = choice.get("index")
+            index = index if isinstance(index, int) else position
+            message = choice.get("message") or {}
+            if not isinstance(message, dict):
+                raise _malformed(event, self.request_id, "choices[].message")
+            try:
+                chunk = self._feed_message(index, message, _finish(choice.get("finish_reason")))
+            except (TypeError, AttributeError, KeyError) as exc:
+                raise _malformed(event, self.request_id, f"choices[].message: {exc}") from exc
+            chunk_extras = extras
+            logprobs = choice.get("logprobs")
+            if logprobs:
+                chunk_extras = {**(extras or {}), "logprobs": logprobs}
+                content = logprobs.get("content") if isinstance(logprobs, dict) else None
+                self._choices[index].logprobs.extend(content or [])
+            chunk.extras = chunk_extras
             chunks.append(chunk)
         return chunks
 
     def _feed_message(
-        self, index: int, message: WireMessage | None, finish_reason: str | None
+        self, index: int, message: dict[str, Any], finish_reason: str | None
     ) -> GenerationChunk:
-        state = self._choices.setdefault(index, _ChoiceState())
-        chunk = GenerationChunk(
-            request_id=self.request_id, index=index, usage=self.usage, finish_reason=finish_reason
-        )
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _ChoiceState()
+        chunk = GenerationChunk(self.request_id, index=index, usage=self.usage)
         if finish_reason:
-            state.finish_reason = finish_reason
-        if message is None:
-            return chunk
-        text = content_text(message.content)
-        reasoning = message.reasoning_content or ""
+            chunk.finish_reason = state.finish_reason = finish_reason
+        text = content_text(message.get("content"))
+        reasoning = message.get("reasoning_content") or ""
         if self.incremental:
             chunk.text, chunk.reasoning = text, reasoning
         else:
             chunk.text = _delta(state.text, text, "content", self.request_id)
             chunk.reasoning = _delta(state.reasoning, reasoning, "reasoning", self.request_id)
-        state.text += chunk.text
-        state.reasoning += chunk.reasoning
-        for position, call in enumerate(message.tool_calls or ()):
-            delta = self._feed_tool(state, position, call)
-            if delta is not None:
-                chunk.tool_calls.append(delta)
+        if chunk.text:
+            state.text += chunk.text
+        if chunk.reasoning:
+            state.reasoning += chunk.reasoning
+        tool_calls = message.get("tool_calls")
+        if tool_calls:
+            for position, call in enumerate(tool_calls):
+                delta = self._feed_tool(state, position, call)
+                if delta is not None:
+                    chunk.tool_calls.append(delta)
         return chunk
 
     def _feed_tool(
-        self, state: _ChoiceState, position: int, call: WireToolCall
+        self, state: _ChoiceState, position: int, call: dict[str, Any]
     ) -> ToolCallDelta | None:
-        index = call.index if call.index is not None else position
-        function = call.function
-        name = (function.name if function else None) or ""
-        arguments = (function.arguments if function else None) or ""
+        index = call.get("index")
+        index = index if isinstance(index, int) else position
+        function = call.get("function") or {}
+        name = function.get("name") or ""
+        arguments = function.get("arguments")
+        if arguments is None:
+            arguments = ""
+        elif not isinstance(arguments, str):
+            raise TypeError("tool call arguments must be a JSON string")
+        call_id = call.get("id") or None
         tool = state.tools.get(index)
         delta = ToolCallDelta(index=index)
         if tool is None:
             tool = state.tools[index] = _ToolState()
-            delta.id = call.id or None
+            delta.id = call_id
             delta.name = name or None
-        elif call.id and not tool.id:
-            delta.id = call.id
-        if name and not tool.name:
-            delta.name = name
+        else:
+            if call_id and not tool.id:
+                delta.id = call_id
+            if name and not tool.name:
+                delta.name = name
         if delta.id:
             tool.id = delta.id
         if delta.name:
@@ -191,10 +236,10 @@ class StreamAccumulator:
         return first
 
 
-def result_from_response(response: GenerationResponse, raw: dict[str, Any]) -> GenerationResult:
-    """A complete result from a non-streaming body."""
+def result_from_response(response: dict[str, Any]) -> GenerationResult:
+    """A complete result from a non-streaming body (the parsed JSON)."""
     accumulator = StreamAccumulator(incremental=True)
     accumulator.feed(response)
     result = accumulator.result()
-    result.raw = raw
+    result.raw = response
     return result

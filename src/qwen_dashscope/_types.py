@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import ProtocolError
-from ._wire import WireUsage
 
 __all__ = [
     "Embedding",
@@ -35,18 +34,20 @@ class Usage:
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_wire(cls, usage: WireUsage) -> Usage:
-        inp = usage.input_tokens or 0
-        out = usage.output_tokens or 0
-        prompt = usage.prompt_tokens_details
-        output = usage.output_tokens_details
+    def from_dict(cls, usage: dict[str, Any]) -> Usage:
+        """From the wire ``usage`` object (the dict is kept as ``raw``, not copied)."""
+        inp = usage.get("input_tokens") or 0
+        out = usage.get("output_tokens") or 0
+        total = usage.get("total_tokens")
+        prompt = usage.get("prompt_tokens_details")
+        output = usage.get("output_tokens_details")
         return cls(
             input_tokens=inp,
             output_tokens=out,
-            total_tokens=usage.total_tokens if usage.total_tokens is not None else inp + out,
-            cached_tokens=prompt.cached_tokens if prompt else None,
-            reasoning_tokens=output.reasoning_tokens if output else None,
-            raw=usage.model_dump(exclude_none=True),
+            total_tokens=inp + out if total is None else total,
+            cached_tokens=prompt.get("cached_tokens") if isinstance(prompt, dict) else None,
+            reasoning_tokens=output.get("reasoning_tokens") if isinstance(output, dict) else None,
+            raw=usage,
         )
 
 

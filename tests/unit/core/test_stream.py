@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 
 from qwen_dashscope import ProtocolError, StreamAccumulator, ToolCallDelta
-from qwen_dashscope._wire import GenerationResponse
 
 
 def event(
     message: dict[str, Any] | None = None, finish: str = "null", **usage: int
-) -> GenerationResponse:
+) -> dict[str, Any]:
     choice: dict[str, Any] = {"finish_reason": finish, "index": 0}
     if message is not None:
         choice["message"] = {"role": "assistant", **message}
@@ -23,13 +22,11 @@ def event(
         "request_id": "rid",
     }
     body["usage"].pop("out", None)
-    return GenerationResponse.model_validate(body)
+    return body
 
 
-def text_event(text: str, finish: str = "null") -> GenerationResponse:
-    return GenerationResponse.model_validate(
-        {"output": {"text": text, "finish_reason": finish}, "request_id": "rid"}
-    )
+def text_event(text: str, finish: str = "null") -> dict[str, Any]:
+    return {"output": {"text": text, "finish_reason": finish}, "request_id": "rid"}
 
 
 def test_incremental_text_passes_through() -> None:
@@ -161,12 +158,10 @@ def test_one_event_with_two_tool_call_entries() -> None:
 def test_usage_is_cumulative_and_kept_through_empty_usage_events() -> None:
     acc = StreamAccumulator()
     (first,) = acc.feed(event({"content": "a"}, out=1))
-    search_preamble = GenerationResponse.model_validate(
-        {
-            "output": {"choices": [{"message": {"content": ""}, "finish_reason": "null"}]},
-            "usage": {},
-        }
-    )
+    search_preamble = {
+        "output": {"choices": [{"message": {"content": ""}, "finish_reason": "null"}]},
+        "usage": {},
+    }
     (second,) = acc.feed(search_preamble)
     (last,) = acc.feed(
         event({"content": "b"}, "stop", out=2, output_tokens_details={"reasoning_tokens": 0})
@@ -194,7 +189,7 @@ def test_search_info_and_tool_info_are_kept() -> None:
         },
         "request_id": "r",
     }
-    (chunk,) = acc.feed(GenerationResponse.model_validate(body))
+    (chunk,) = acc.feed(body)
     assert chunk.extras == {
         "search_info": {"search_results": [{"title": "t"}]},
         "tool_info": [{"type": "code_interpreter"}],
@@ -204,9 +199,48 @@ def test_search_info_and_tool_info_are_kept() -> None:
 
 def test_event_without_output_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="output"):
-        StreamAccumulator().feed(GenerationResponse.model_validate({"request_id": "r"}))
+        StreamAccumulator().feed({"request_id": "r"})
 
 
 def test_empty_stream_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="without any event"):
         StreamAccumulator().result()
+
+
+def test_later_empty_search_results_do_not_erase_earlier_ones() -> None:
+    # protocol notes §5.6: the first event carries search_results, later ones "[]".
+    acc = StreamAccumulator()
+    found = {"search_results": [{"title": "西湖", "url": "https://x"}]}
+    acc.feed({"output": {"choices": [{"message": {"content": ""}}], "search_info": found}})
+    acc.feed(
+        {
+            "output": {
+                "choices": [{"message": {"content": "答"}, "finish_reason": "stop"}],
+                "search_info": {},
+            }
+        }
+    )
+    assert acc.result().extras["search_info"] == found
+
+
+@pytest.mark.parametrize(
+    ("event", "what"),
+    [
+        ({"output": {"choices": "nope"}}, "output.choices"),
+        ({"output": {"choices": [{"message": {"content": 5}}]}}, "choices[].message"),
+        (
+            {
+                "output": {
+                    "choices": [{"message": {"tool_calls": [{"function": {"arguments": {}}}]}}]
+                }
+            },
+            "arguments",
+        ),
+        ({"output": {"text": 3}}, "output.text"),
+        ({"output": {}, "usage": [1]}, "usage"),
+    ],
+)
+def test_malformed_events_are_precise_protocol_errors(event: dict[str, Any], what: str) -> None:
+    with pytest.raises(ProtocolError, match="malformed generation event") as info:
+        StreamAccumulator().feed(event)
+    assert what in str(info.value)
