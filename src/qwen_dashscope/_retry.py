@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Mapping
@@ -59,6 +58,8 @@ def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> floa
         try:
             value = float(raw)
         except ValueError:
+            import email.utils  # only for HTTP-date values (rare); costs ~7 ms at import
+
             try:
                 parsed = email.utils.parsedate_to_datetime(raw)
             except (TypeError, ValueError):

@@ -1,0 +1,308 @@
+"""Client CPU of the LangChain adapter against its floor, and its import cost.
+
+The emulator runs in a separate process (``python -m qwen_dashscope.testing``), so only the
+client's CPU is counted (``time.process_time()``). Each figure is the median of 5 interleaved
+rounds. For each operation the floor is what any LangChain integration on httpx must spend:
+
+* the raw HTTP work: an ``httpx.Client`` POST of the same request body and ``json.loads`` of
+  the answer (for streams: reading the SSE lines and ``json.loads`` of every ``data:`` line);
+* langchain-core's own per-call cost: ``GenericFakeChatModel`` (no I/O) answering the same
+  text through the same ``invoke`` / ``stream`` machinery (callbacks, message objects).
+
+Targets: ``ChatQwen.invoke`` within 1.2x of the floor; ``ChatQwen.stream`` within 1.3x per
+chunk; ``import langchain_qwen`` adds at most 50 ms to ``import langchain_core.language_models``
+(fresh interpreters, median).
+
+    python benchmarks/bench_langchain.py [--calls 300] [--streams 100] [--strict] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import itertools
+import json
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+
+try:
+    from ._emulator import emulator_process
+except ImportError:  # run as a plain script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks._emulator import emulator_process
+
+from langchain_qwen import ChatQwen
+from qwen_dashscope import DashScopeClient
+
+KEY = "sk-emulator"
+# The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
+PROMPT = ("Tell me about West Lake in Hangzhou and its famous causeways. " * 4)[:200]
+MESSAGES = [HumanMessage(PROMPT)]
+INVOKE_TARGET = 1.2
+STREAM_TARGET = 1.3
+IMPORT_TARGET_MS = 50.0
+
+
+def cpu_per(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """(CPU milliseconds per call, units per call) of ``fn`` after a warm-up."""
+    for _ in range(max(5, repeat // 10)):
+        fn()
+    units = 0
+    start = time.process_time()
+    for _ in range(repeat):
+        units = fn()
+    return (time.process_time() - start) / repeat * 1000, units
+
+
+ROUNDS = 5
+
+
+def compare(fns: dict[str, Callable[[], int]], repeat: int) -> dict[str, tuple[float, int]]:
+    """Median over ``ROUNDS`` interleaved rounds of ``cpu_per`` for each function (the rounds
+    alternate between the functions, so drifts of the machine hit them alike)."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    units: dict[str, int] = {}
+    for _ in range(ROUNDS):
+        for name, fn in fns.items():
+            ms, units[name] = cpu_per(fn, max(1, repeat // ROUNDS))
+            samples[name].append(ms)
+    return {name: (statistics.median(samples[name]), units[name]) for name in fns}
+
+
+def body(stream: bool) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"result_format": "message"}
+    if stream:
+        parameters["incremental_output"] = True
+    return {
+        "model": "qwen-plus",
+        "input": {"messages": [{"role": "user", "content": PROMPT}]},
+        "parameters": parameters,
+    }
+
+
+def headers(stream: bool) -> dict[str, str]:
+    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    if stream:
+        h["X-DashScope-SSE"] = "enable"
+        h["Accept"] = "text/event-stream"
+    return h
+
+
+def fake_model(answer: AIMessage, chunks: int) -> GenericFakeChatModel:
+    """A no-I/O model answering like ours: same usage/metadata; ``chunks`` stream pieces.
+
+    GenericFakeChatModel streams a text split on whitespace (words and spaces separately), so
+    the floor's streamed text is ``chunks`` pieces long.
+    """
+    words = (chunks + 1) // 2
+    text = " ".join(["abcd"] * words)
+    message = AIMessage(
+        text,
+        usage_metadata=answer.usage_metadata,
+        response_metadata=answer.response_metadata,
+    )
+    return GenericFakeChatModel(messages=itertools.repeat(message))
+
+
+def measure(base_url: str, calls: int, streams: int) -> list[tuple[str, float, float, float]]:
+    url = base_url + "/services/aigc/text-generation/generation"
+    http = httpx.Client()
+    llm = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
+
+    def raw_invoke() -> int:
+        response = http.post(url, json=body(False), headers=headers(False))
+        json.loads(response.content)
+        return 1
+
+    def raw_stream() -> int:
+        events = 0
+        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    json.loads(line[5:])
+                    events += 1
+        return events
+
+    answer = llm.invoke(MESSAGES)
+    n_chunks = sum(1 for _ in llm.stream(MESSAGES))
+    fake = fake_model(answer, n_chunks)
+
+    def framework_invoke() -> int:
+        fake.invoke(MESSAGES)
+        return 1
+
+    def framework_stream() -> int:
+        return sum(1 for _ in fake.stream(MESSAGES))
+
+    def ours_invoke() -> int:
+        llm.invoke(MESSAGES)
+        return 1
+
+    def ours_stream() -> int:
+        return sum(1 for _ in llm.stream(MESSAGES))
+
+    invokes = compare({"raw": raw_invoke, "fw": framework_invoke, "ours": ours_invoke}, calls)
+    (raw_i, _), (fw_i, _), (ours_i, _) = invokes["raw"], invokes["fw"], invokes["ours"]
+    runs = compare({"raw": raw_stream, "fw": framework_stream, "ours": ours_stream}, streams)
+    (raw_s, events), (fw_s, fw_chunks), (ours_s, chunks) = runs["raw"], runs["fw"], runs["ours"]
+    http.close()
+    return [
+        ("invoke (ms/call)", ours_i, raw_i + fw_i, INVOKE_TARGET),
+        (
+            f"stream (ms/chunk, {chunks} chunks)",
+            ours_s / chunks,
+            raw_s / events + fw_s / fw_chunks,
+            STREAM_TARGET,
+        ),
+    ]
+
+
+def measure_transport(base_url: str, calls: int, streams: int) -> list[tuple[str, float, float]]:
+    """The shared transport alone (DashScopeClient) against the raw HTTP work."""
+    url = base_url + "/services/aigc/text-generation/generation"
+    http = httpx.Client()
+    client = DashScopeClient(api_key=KEY, base_url=base_url, max_retries=0)
+    wire = [{"role": "user", "content": PROMPT}]
+
+    def raw_invoke() -> int:
+        json.loads(http.post(url, json=body(False), headers=headers(False)).content)
+        return 1
+
+    def raw_stream() -> int:
+        events = 0
+        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    json.loads(line[5:])
+                    events += 1
+        return events
+
+    def core_invoke() -> int:
+        client.generate("qwen-plus", wire)
+        return 1
+
+    def core_stream() -> int:
+        return sum(1 for _ in client.stream("qwen-plus", wire))
+
+    invokes = compare({"raw": raw_invoke, "core": core_invoke}, calls)
+    (raw_i, _), (core_i, _) = invokes["raw"], invokes["core"]
+    runs = compare({"raw": raw_stream, "core": core_stream}, streams)
+    (raw_s, events), (core_s, chunks) = runs["raw"], runs["core"]
+    http.close()
+    client.close()
+    return [
+        ("DashScopeClient.generate vs raw POST (ms/call)", core_i, raw_i),
+        ("DashScopeClient.stream vs raw SSE (ms/event)", core_s / chunks, raw_s / events),
+    ]
+
+
+def profile(base_url: str, calls: int) -> None:
+    """cProfile of ChatQwen.invoke and .stream (top functions by own time)."""
+    llm = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
+    llm.invoke(MESSAGES)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(calls):
+        for _ in llm.stream(MESSAGES):
+            pass
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(calls):
+        llm.invoke(MESSAGES)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+STACK = (
+    "from langchain_core.language_models.chat_models import BaseChatModel; "
+    "import langchain_core.embeddings, langchain_core.output_parsers, langchain_core.runnables, "
+    "langchain_core.tools, langchain_core.utils.function_calling"
+)
+
+
+def import_cost(runs: int) -> dict[str, float]:
+    """Median ms, in fresh interpreters, of each step of importing langchain_qwen.
+
+    ``language_models``: ``import langchain_core.language_models`` (a lazy module in 1.7);
+    ``added``: what ``import langchain_qwen`` adds to it (the target), split into ``stack``
+    (the langchain-core modules any chat-model integration imports: BaseChatModel pulls in
+    the tracers and langsmith), ``transport`` (``qwen_dashscope``) and ``adapter`` (our own
+    modules).
+    """
+    code = (
+        "import time; t0 = time.perf_counter(); import langchain_core.language_models; "
+        f"t1 = time.perf_counter(); {STACK}; t2 = time.perf_counter(); import qwen_dashscope; "
+        "t3 = time.perf_counter(); import langchain_qwen; t4 = time.perf_counter(); "
+        "print((t1 - t0) * 1000, (t4 - t1) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000, "
+        "(t4 - t3) * 1000)"
+    )
+    names = ("language_models", "added", "stack", "transport", "adapter")
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for name, value in zip(names, out, strict=True):
+            samples[name].append(float(value))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--import-runs", type=int, default=7)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of ChatQwen")
+    args = parser.parse_args(argv)
+
+    with emulator_process() as base_url:
+        if args.profile:
+            profile(base_url, min(args.calls, 100))
+            return 0
+        rows = measure(base_url, args.calls, args.streams)
+        transport = measure_transport(base_url, args.calls, args.streams)
+    imports = import_cost(args.import_runs)
+
+    failed = False
+    print(f"{'operation':<40}{'ours':>10}{'floor':>10}{'ratio':>8}{'target':>9}  result")
+    for name, ours, floor, target in rows:
+        ok = ours <= floor * target
+        failed |= not ok
+        print(
+            f"{name:<40}{ours:>10.3f}{floor:>10.3f}{ours / floor:>8.2f}{target:>8.1f}x  "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
+    ok = imports["added"] <= IMPORT_TARGET_MS
+    failed |= not ok
+    print(
+        f"{'import langchain_qwen (ms added)':<40}{imports['added']:>10.1f}"
+        f"{imports['language_models']:>10.1f}{'':>8}{IMPORT_TARGET_MS:>7.0f}ms  "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
+    print()
+    print("Attribution (no targets):")
+    for name, ours, raw in transport:
+        print(f"  {name:<52}{ours:>8.3f}{raw:>8.3f}{ours / raw:>7.2f}x")
+    print(
+        f"  import, ms: langchain-core chat-model stack {imports['stack']:.1f}, "
+        f"qwen_dashscope {imports['transport']:.1f}, langchain_qwen's own modules "
+        f"{imports['adapter']:.1f}"
+    )
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""QwenEmbeddings against the DashScope emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import qwen_dashscope
+from langchain_qwen import QwenEmbeddings
+from qwen_dashscope.testing import DashScopeEmulator, Reply
+
+EMBED_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
+TEXTS = [f"第{i}道菜：萝卜 土豆 茄子 number {i}" for i in range(23)]
+
+
+def make(emu: DashScopeEmulator, **kwargs: Any) -> QwenEmbeddings:
+    return QwenEmbeddings(base_url=emu.base_url, api_key=emu.api_key, **kwargs)
+
+
+async def embed_documents(model: QwenEmbeddings, texts: list[str], sync: bool) -> Any:
+    return model.embed_documents(texts) if sync else await model.aembed_documents(texts)
+
+
+async def embed_query(model: QwenEmbeddings, text: str, sync: bool) -> Any:
+    return model.embed_query(text) if sync else await model.aembed_query(text)
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    return dot / (math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b)))
+
+
+@pytest.fixture
+def shuffling_emulator() -> Iterator[DashScopeEmulator]:
+    """An emulator that returns each batch's embeddings out of order (text_index shuffled)."""
+    with DashScopeEmulator(shuffle_embeddings=True) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_query_and_document_text_types(emulator: DashScopeEmulator, sync: bool) -> None:
+    model = make(emulator, dimensions=512)
+    query = await embed_query(model, "萝卜怎么做", sync)
+    docs = await embed_documents(model, ["萝卜怎么做"], sync)
+    assert len(query) == 512 and len(docs[0]) == 512
+    first, second = emulator.requests
+    assert first.path == EMBED_PATH
+    assert first.body["model"] == "text-embedding-v4"
+    assert first.parameters == {"text_type": "query", "dimension": 512}
+    assert second.parameters == {"text_type": "document", "dimension": 512}
+    assert 0.9 < cosine(query, docs[0]) < 1.0  # same text, different text_type
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_batches_split_to_the_limit_and_come_back_in_order(
+    shuffling_emulator: DashScopeEmulator, sync: bool
+) -> None:
+    model = make(shuffling_emulator, dimensions=256)
+    vectors = await embed_documents(model, TEXTS, sync)
+    batches = [r.body["input"]["texts"] for r in shuffling_emulator.requests]
+    assert sorted(len(b) for b in batches) == [3, 10, 10]  # v4 takes at most 10 per request
+    assert sorted(t for b in batches for t in b) == sorted(TEXTS)
+    singles = [model.embed_documents([text])[0] for text in TEXTS]
+    assert vectors == singles
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_v2_uses_its_own_limit_and_no_dimension(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    model = make(emulator, model="text-embedding-v2")
+    vectors = await embed_documents(model, TEXTS, sync)
+    assert len(vectors) == 23 and len(vectors[0]) == 1536
+    assert [len(r.body["input"]["texts"]) for r in emulator.requests] == [23]
+    assert "dimension" not in emulator.requests[0].parameters
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_custom_batch_size(emulator: DashScopeEmulator, sync: bool) -> None:
+    await embed_documents(make(emulator, batch_size=4), TEXTS[:9], sync)
+    assert sorted(len(r.body["input"]["texts"]) for r in emulator.requests) == [1, 4, 4]
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_empty_input_sends_nothing(emulator: DashScopeEmulator, sync: bool) -> None:
+    assert await embed_documents(make(emulator), [], sync) == []
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.when(
+        lambda r: r.endpoint == "text-embedding",
+        Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."),
+    )
+    with pytest.raises(qwen_dashscope.RateLimitError) as info:
+        await embed_query(make(emulator, max_retries=0), "hi", sync)
+    assert info.value.request_id
+    with pytest.raises(qwen_dashscope.AuthenticationError):
+        model = QwenEmbeddings(base_url=emulator.base_url, api_key="sk-wrong", max_retries=0)
+        await embed_query(model, "hi", sync)
+
+
+def test_construction_validates() -> None:
+    with pytest.raises(ValueError, match="dimensions=100"):
+        QwenEmbeddings(dimensions=100)
+    with pytest.raises(ValueError, match="batch_size=11"):
+        QwenEmbeddings(batch_size=11)
+    with pytest.raises(ValueError, match="not an embedding model"):
+        QwenEmbeddings(model="qwen-plus")
+    with pytest.raises(ValueError, match="max_concurrency"):
+        QwenEmbeddings(max_concurrency=0)
+    model = QwenEmbeddings(api_key="sk-secret-embed", max_concurrency=2)
+    assert "sk-secret-embed" not in repr(model)
+    assert model._async_client.embedding_concurrency == 2
