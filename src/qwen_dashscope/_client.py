@@ -16,7 +16,7 @@ import platform
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -62,6 +62,12 @@ from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
 __all__ = ["AsyncDashScopeClient", "DashScopeClient"]
 
 logger = logging.getLogger("qwen_dashscope")
+
+_loads: Callable[[str | bytes], Any]
+try:  # orjson parses 2-3x faster and yields the same types; langsmith already depends on it
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - exercised in environments without orjson
+    _loads = json.loads
 
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_EMBEDDING_MODEL = "text-embedding-v4"
@@ -195,7 +201,7 @@ class _BaseClient:
     @staticmethod
     def _parse_json(content: str | bytes, status: int, request_id: str | None) -> Any:
         try:
-            return json.loads(content)
+            return _loads(content)
         except ValueError as exc:
             raise ProtocolError(
                 f"expected a JSON body, got {content[:200]!r}",

@@ -10,13 +10,12 @@ ends the pending event.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent", "iter_sse"]
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One decoded event. ``status`` is read from DashScope's ``:HTTP_STATUS/NNN`` comment."""
 
     event: str = "message"
@@ -94,6 +93,19 @@ class SSEDecoder:
                         out.append(event)
             elif raw.startswith(b":HTTP_STATUS/") and raw[13:].isdigit():
                 self._status = int(raw[13:])
+                self._dirty = True
+            elif raw.startswith((b"id:", b"event:")):
+                # Captures without blank-line separators: id/event after data starts anew.
+                if self._data:
+                    event = self._dispatch()
+                    if event is not None:
+                        out.append(event)
+                name, _, text = raw.decode("utf-8").partition(":")
+                text = text[1:] if text.startswith(" ") else text
+                if name == "event":
+                    self._event = text
+                elif "\0" not in text:
+                    self._id = text
                 self._dirty = True
             else:
                 self._line(raw.decode("utf-8"), out)
