@@ -33,7 +33,10 @@ def test_thinking_model_served_by_streaming_internally() -> None:
 
 
 def test_bad_key_is_a_typed_error_with_region_hint() -> None:
-    with DashScopeClient(api_key="sk-invalid") as client, pytest.raises(AuthenticationError) as info:
+    with (
+        DashScopeClient(api_key="sk-invalid") as client,
+        pytest.raises(AuthenticationError) as info,
+    ):
         client.generate("qwen-turbo", MESSAGES)
     assert info.value.request_id
     assert "region" in str(info.value)
