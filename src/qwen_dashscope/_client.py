@@ -9,6 +9,7 @@ test compares them).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
@@ -823,6 +824,13 @@ def shared_http_client() -> httpx.Client:
                 _shared_sync = httpx.Client(follow_redirects=False)
             client = _shared_sync
     return client
+
+
+@atexit.register
+def _close_shared_http_client() -> None:
+    """Close the shared pool at interpreter exit (no unclosed-socket warnings)."""
+    if _shared_sync is not None:
+        _shared_sync.close()
 
 
 def shared_async_http_client() -> httpx.AsyncClient:
