@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -58,7 +58,9 @@ from ._types import (
     Usage,
 )
 from ._version import __version__
-from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
+
+if TYPE_CHECKING:
+    from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
 
 __all__ = ["AsyncDashScopeClient", "DashScopeClient"]
 
@@ -231,7 +233,11 @@ class _BaseClient:
     def _generation_result(self, content: bytes, headers: Mapping[str, str]) -> GenerationResult:
         return result_from_response(self._generation_body(content, headers.get("x-request-id")))
 
-    def _parse_model(self, cls: Any, content: bytes, headers: Mapping[str, str]) -> Any:
+    def _parse_model(self, name: str, content: bytes, headers: Mapping[str, str]) -> Any:
+        """Validate a body into the ``_wire`` model ``name`` (imported on first use)."""
+        from . import _wire
+
+        cls = getattr(_wire, name)
         request_id = headers.get("x-request-id")
         raw = self._parse_json(content, 200, request_id)
         self._check_success_body(raw, 200, headers)
@@ -519,7 +525,7 @@ class DashScopeClient(_BaseClient):
                 instruct=instruct,
             )
             content, headers = self._post_json(EMBEDDING_PATH, body)
-            responses.append((offset, self._parse_model(EmbeddingResponse, content, headers)))
+            responses.append((offset, self._parse_model("EmbeddingResponse", content, headers)))
         return self._check_embedding_count(self._embedding_result(responses), len(texts))
 
     def rerank(
@@ -542,13 +548,13 @@ class DashScopeClient(_BaseClient):
             instruct=instruct,
         )
         content, headers = self._post_json(RERANK_PATH, body)
-        return self._rerank_result(self._parse_model(RerankResponse, content, headers))
+        return self._rerank_result(self._parse_model("RerankResponse", content, headers))
 
     def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
         body = self._tokenize_body(model, messages)
         content, headers = self._post_json(TOKENIZER_PATH, body)
-        return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
+        return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
 
 
 class AsyncDashScopeClient(_BaseClient):
@@ -769,7 +775,7 @@ class AsyncDashScopeClient(_BaseClient):
         async def one(offset: int, body: dict[str, Any]) -> tuple[int, EmbeddingResponse]:
             async with gate:
                 content, headers = await self._post_json(EMBEDDING_PATH, body)
-            return offset, self._parse_model(EmbeddingResponse, content, headers)
+            return offset, self._parse_model("EmbeddingResponse", content, headers)
 
         responses = await asyncio.gather(*(one(offset, body) for offset, body in bodies))
         return self._check_embedding_count(self._embedding_result(list(responses)), len(texts))
@@ -794,13 +800,13 @@ class AsyncDashScopeClient(_BaseClient):
             instruct=instruct,
         )
         content, headers = await self._post_json(RERANK_PATH, body)
-        return self._rerank_result(self._parse_model(RerankResponse, content, headers))
+        return self._rerank_result(self._parse_model("RerankResponse", content, headers))
 
     async def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
         body = self._tokenize_body(model, messages)
         content, headers = await self._post_json(TOKENIZER_PATH, body)
-        return self._tokenize_result(self._parse_model(TokenizeResponse, content, headers))
+        return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
 
 
 _shared_lock = threading.Lock()

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from ._errors import ProtocolError
 from ._types import GenerationChunk, GenerationResult, ToolCall, ToolCallDelta, Usage
-from ._wire import GenerationResponse
 
 __all__ = ["StreamAccumulator", "content_text", "result_from_response"]
 
@@ -42,6 +41,8 @@ def _finish(reason: Any) -> str | None:
 
 def _malformed(event: Any, request_id: str | None, what: str) -> ProtocolError:
     """A precise error for an event that is not what the protocol says."""
+    from ._wire import GenerationResponse  # the schema, imported only when something is off
+
     try:
         GenerationResponse.model_validate(event)
     except ValidationError as exc:
