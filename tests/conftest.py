@@ -37,9 +37,7 @@ def emulator(_emulator_server: DashScopeEmulator) -> Iterator[DashScopeEmulator]
 
 
 @pytest.fixture
-def emulator_env(
-    emulator: DashScopeEmulator, monkeypatch: pytest.MonkeyPatch
-) -> DashScopeEmulator:
+def emulator_env(emulator: DashScopeEmulator, monkeypatch: pytest.MonkeyPatch) -> DashScopeEmulator:
     """Point DASHSCOPE_API_KEY / DASHSCOPE_HTTP_BASE_URL at the emulator."""
     monkeypatch.setenv("DASHSCOPE_API_KEY", emulator.api_key or "sk-emulator")
     monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", emulator.base_url)

@@ -1,0 +1,376 @@
+"""Client CPU of the LlamaIndex adapter against its floor, and its import cost.
+
+The emulator runs in a separate process, so only the client's CPU is counted
+(``time.process_time()``). For each operation the floor is what any LlamaIndex integration on
+httpx must spend:
+
+* the raw HTTP work: an ``httpx.Client`` POST of the same request body, ``json.loads`` of the
+  answer (for streams: reading the SSE lines and ``json.loads`` of every ``data:`` line);
+* llama-index-core's own per-call cost: an LLM that does no I/O, behind the same
+  ``llm_chat_callback`` decorator, building the same kind of ``ChatResponse`` objects.
+
+Targets: ``Qwen.chat`` and ``Qwen.stream_chat`` (per chunk) within 1.3x of the floor;
+``import llama_index_qwen`` adds at most 50 ms to ``import llama_index.core.llms`` (fresh
+interpreters, median). Each figure is the median of interleaved rounds.
+
+Also printed, to show where the time goes: the combined floor (the same raw httpx work done
+inside an LLM behind the same decorators, so the two parts interact as they do for real), the
+adapter with no I/O at all (prebuilt transport results) against llama-index-core with no I/O,
+and the transport alone against raw httpx.
+
+    python benchmarks/bench_llama_index.py [--calls 600] [--streams 200] [--rounds 10] [--strict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.llms import CustomLLM
+from llama_index.core.llms.callbacks import llm_chat_callback
+
+try:
+    from ._emulator import emulator_process
+except ImportError:  # run as a plain script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks._emulator import emulator_process
+
+from llama_index_qwen import Qwen
+from qwen_dashscope import DashScopeClient
+
+KEY = "sk-emulator"
+# The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
+PROMPT = ("Tell me about West Lake in Hangzhou and its famous causeways. " * 4)[:200]
+MESSAGES = [ChatMessage(role="user", content=PROMPT)]
+CHAT_TARGET = STREAM_TARGET = 1.3
+IMPORT_TARGET_MS = 50.0
+
+
+class FloorLLM(CustomLLM):
+    """No I/O: the framework's decorators and response objects only."""
+
+    answer: str = ""
+    pieces: list[str] = Field(default_factory=list)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=True, model_name="floor")
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return ChatResponse(
+            message=ChatMessage(role="assistant", content=self.answer),
+            raw={"usage": {"input_tokens": 1, "output_tokens": 1}},
+            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        )
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for piece in self.pieces:
+                text += piece
+                yield ChatResponse(
+                    message=ChatMessage(role="assistant", content=text),
+                    delta=piece,
+                    raw={"usage": {"input_tokens": 1, "output_tokens": 1}},
+                    additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1},
+                )
+
+        return gen()
+
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        raise NotImplementedError
+
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        raise NotImplementedError
+
+
+class RawLLM(FloorLLM):
+    """The combined floor: raw httpx I/O inside the same decorators, one ``ChatResponse`` per
+    answer or per SSE event (the floor's two parts measured together, as they interact)."""
+
+    url: str = ""
+    http: Any = None
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        data = json.loads(
+            self.http.post(self.url, json=body(False), headers=headers(False)).content
+        )
+        text = data["output"]["choices"][0]["message"]["content"]
+        return ChatResponse(
+            message=ChatMessage(role="assistant", content=text),
+            raw=data,
+            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        )
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            with self.http.stream("POST", self.url, json=body(True), headers=headers(True)) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        data = json.loads(line[5:])
+                        piece = data["output"]["choices"][0]["message"]["content"]
+                        text += piece
+                        yield ChatResponse(
+                            message=ChatMessage(role="assistant", content=text),
+                            delta=piece,
+                            raw=data,
+                            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1},
+                        )
+
+        return gen()
+
+
+class _StubTransport:
+    """Hands out prebuilt results: no I/O, no parsing."""
+
+    def __init__(self, result: Any, chunks: list[Any]) -> None:
+        self.result, self.chunks = result, chunks
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        return self.result
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        return iter(self.chunks)
+
+
+def cpu_per(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """(CPU milliseconds per call, units per call) of ``fn``."""
+    units = 0
+    start = time.process_time()
+    for _ in range(repeat):
+        units = fn()
+    return (time.process_time() - start) / repeat * 1000, units
+
+
+def interleaved(
+    fns: dict[str, Callable[[], int]], repeat: int, rounds: int
+) -> dict[str, tuple[float, int]]:
+    """Median over ``rounds`` of each function's CPU per call, the functions taking turns
+    (so a slow phase of the machine or of the emulator hits all of them alike)."""
+    for fn in fns.values():  # warm-up: connections, caches, lazy imports
+        for _ in range(max(3, repeat // (10 * rounds))):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    units: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            ms, units[name] = cpu_per(fn, max(1, repeat // rounds))
+            samples[name].append(ms)
+    return {name: (statistics.median(samples[name]), units[name]) for name in fns}
+
+
+def body(stream: bool) -> dict[str, Any]:
+    parameters: dict[str, Any] = {"result_format": "message"}
+    if stream:
+        parameters["incremental_output"] = True
+    return {
+        "model": "qwen-plus",
+        "input": {"messages": [{"role": "user", "content": PROMPT}]},
+        "parameters": parameters,
+    }
+
+
+def headers(stream: bool) -> dict[str, str]:
+    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    if stream:
+        h["X-DashScope-SSE"] = "enable"
+        h["Accept"] = "text/event-stream"
+    return h
+
+
+Row = tuple[str, float, float, float]
+
+
+def measure(base_url: str, calls: int, streams: int, rounds: int) -> dict[str, list[Row]]:
+    url = base_url + "/services/aigc/text-generation/generation"
+    http = httpx.Client()
+    llm = Qwen(api_key=KEY, base_url=base_url, max_retries=0)
+    client = DashScopeClient(api_key=KEY, base_url=base_url, max_retries=0)
+    wire = [{"role": "user", "content": PROMPT}]
+
+    def raw_chat() -> int:
+        response = http.post(url, json=body(False), headers=headers(False))
+        json.loads(response.content)
+        return 1
+
+    def raw_stream() -> int:
+        events = 0
+        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    json.loads(line[5:])
+                    events += 1
+        return events
+
+    answer = llm.chat(MESSAGES).message.content or ""
+    pieces = [item.delta or "" for item in llm.stream_chat(MESSAGES)]
+    floor_llm = FloorLLM(answer=answer, pieces=pieces)
+    raw_llm = RawLLM(url=url, http=http)
+
+    chat = interleaved(
+        {
+            "raw": raw_chat,
+            "framework": lambda: bool(floor_llm.chat(MESSAGES)),
+            "combined": lambda: bool(raw_llm.chat(MESSAGES)),
+            "transport": lambda: bool(client.generate("qwen-plus", wire)),
+            "ours": lambda: bool(llm.chat(MESSAGES)),
+        },
+        calls,
+        rounds,
+    )
+    stream = interleaved(
+        {
+            "raw": raw_stream,
+            "framework": lambda: sum(1 for _ in floor_llm.stream_chat(MESSAGES)),
+            "combined": lambda: sum(1 for _ in raw_llm.stream_chat(MESSAGES)),
+            "transport": lambda: sum(1 for _ in client.stream("qwen-plus", wire)),
+            "ours": lambda: sum(1 for _ in llm.stream_chat(MESSAGES)),
+        },
+        streams,
+        rounds,
+    )
+    # No I/O at all: Qwen fed prebuilt transport results, against FloorLLM (the adapter's own
+    # cost on top of llama-index-core's).
+    result = client.generate("qwen-plus", wire)
+    prebuilt = list(client.stream("qwen-plus", wire))
+    stub = Qwen(api_key=KEY, base_url=base_url)
+    stub._client = _StubTransport(result, prebuilt)  # type: ignore[assignment]
+    isolated = interleaved(
+        {
+            "framework_chat": lambda: bool(floor_llm.chat(MESSAGES)),
+            "ours_chat": lambda: bool(stub.chat(MESSAGES)),
+            "framework_stream": lambda: sum(1 for _ in floor_llm.stream_chat(MESSAGES)),
+            "ours_stream": lambda: sum(1 for _ in stub.stream_chat(MESSAGES)),
+        },
+        calls * 4,
+        rounds,
+    )
+    http.close()
+    llm.close()
+    chunks = stream["ours"][1]
+    assert all(units == chunks for _, units in stream.values()), stream
+    c = {k: v[0] for k, v in chat.items()}
+    st = {k: v[0] / chunks for k, v in stream.items()}
+    chat_name, stream_name = "chat (ms/call)", f"stream_chat (ms/chunk, {chunks} chunks)"
+    return {
+        "primary": [
+            (chat_name, c["ours"], c["raw"] + c["framework"], CHAT_TARGET),
+            (stream_name, st["ours"], st["raw"] + st["framework"], STREAM_TARGET),
+        ],
+        "combined": [
+            (chat_name, c["ours"], c["combined"], CHAT_TARGET),
+            (stream_name, st["ours"], st["combined"], STREAM_TARGET),
+        ],
+        "isolated": [
+            ("chat (ms/call)", isolated["ours_chat"][0], isolated["framework_chat"][0], 0.0),
+            (
+                "stream_chat (ms/chunk)",
+                isolated["ours_stream"][0] / chunks,
+                isolated["framework_stream"][0] / chunks,
+                0.0,
+            ),
+        ],
+        "transport": [
+            ("DashScopeClient.generate (ms/call)", c["transport"], c["raw"], 0.0),
+            ("DashScopeClient.stream (ms/chunk)", st["transport"], st["raw"], 0.0),
+        ],
+    }
+
+
+def import_cost(runs: int) -> dict[str, float]:
+    """Median ms, in fresh interpreters, of ``import llama_index.core.llms`` and of what
+    ``import llama_index_qwen`` adds after it, split into httpx, the transport, the adapter."""
+    code = (
+        "import time; t0 = time.perf_counter(); import llama_index.core.llms; "
+        "t1 = time.perf_counter(); import httpx; t2 = time.perf_counter(); "
+        "import qwen_dashscope; t3 = time.perf_counter(); import llama_index_qwen; "
+        "t4 = time.perf_counter(); print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t1)"
+    )
+    keys = ("core_llms", "httpx", "qwen_dashscope", "adapter", "added")
+    samples: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for key, value in zip(keys, out, strict=True):
+            samples[key].append(float(value) * 1000)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def _table(rows: list[Row], *, judged: bool) -> bool:
+    failed = False
+    for name, ours, floor, target in rows:
+        ok = ours <= floor * target
+        failed |= judged and not ok
+        verdict = ("PASS" if ok else "FAIL") if judged and target else ""
+        limit = f"{target:>8.1f}x" if target else f"{'':>9}"
+        print(f"  {name:<40}{ours:>9.3f}{floor:>9.3f}{ours / floor:>8.2f}{limit}  {verdict}")
+    return failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=600)
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--import-runs", type=int, default=7)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+
+    with emulator_process() as base_url:
+        tables = measure(base_url, args.calls, args.streams, args.rounds)
+    imports = import_cost(args.import_runs)
+
+    header = f"  {'operation':<40}{'ours':>9}{'floor':>9}{'ratio':>8}{'target':>9}  result"
+    print("Against the floor (raw httpx + JSON/SSE parse, plus llama-index-core without I/O):")
+    print(header)
+    failed = _table(tables["primary"], judged=True)
+    added = imports["added"]
+    ok = added <= IMPORT_TARGET_MS
+    failed |= not ok
+    print(
+        f"  {'import llama_index_qwen (ms added)':<40}{added:>9.1f}{'':>17}"
+        f"{IMPORT_TARGET_MS:>7.0f}ms  {'PASS' if ok else 'FAIL'}"
+    )
+    print()
+    print("Against the combined floor (RawLLM: raw httpx inside the same decorators):")
+    _table(tables["combined"], judged=True)
+    print()
+    print("Where the time goes -- the adapter without I/O (prebuilt transport results) against")
+    print("llama-index-core without I/O (FloorLLM):")
+    _table(tables["isolated"], judged=False)
+    print("-- and the transport alone (qwen_dashscope) against raw httpx + json.loads:")
+    _table(tables["transport"], judged=False)
+    print(
+        "  import ms: llama_index.core.llms {core_llms:.0f} | then httpx {httpx:.1f}"
+        " + qwen_dashscope {qwen_dashscope:.1f} + llama_index_qwen {adapter:.1f}".format(**imports)
+    )
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""``QwenEmbedding``: DashScope text embeddings as a LlamaIndex ``BaseEmbedding``."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+
+from qwen_dashscope import (
+    InvalidRequestError,
+    Timeouts,
+    get_model_capabilities,
+)
+
+from ._settings import check_transport, client_kwargs, resolve_api_key
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
+
+__all__ = ["DEFAULT_EMBEDDING_MODEL", "QwenEmbedding"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDING_MODEL = "text-embedding-v4"
+
+
+class QwenEmbedding(BaseEmbedding):
+    """DashScope text embeddings (``text-embedding-v4`` by default).
+
+    Setup:
+        ``pip install "qwen-dashscope[llama-index]"`` and set ``DASHSCOPE_API_KEY``
+        (``region=`` / ``base_url=`` / ``DASHSCOPE_HTTP_BASE_URL`` as for ``Qwen``).
+
+    Instantiate:
+        ```python
+        from llama_index_qwen import QwenEmbedding
+
+        embed_model = QwenEmbedding(dimensions=1024)  # text-embedding-v4
+        ```
+
+    Embed:
+        ```python
+        vector = embed_model.get_query_embedding("Qwen 的上下文有多长？")   # text_type=query
+        vectors = embed_model.get_text_embedding_batch(["doc one", "doc two"])  # document
+        vector = await embed_model.aget_query_embedding("...")               # real async
+        ```
+
+    RAG:
+        ```python
+        from llama_index.core import Settings, VectorStoreIndex
+
+        Settings.embed_model = QwenEmbedding()
+        index = VectorStoreIndex.from_documents(documents)
+        ```
+
+    Batching: DashScope takes at most 10 texts per request for v3/v4 and 25 for v1/v2.
+    ``embed_batch_size`` defaults to that limit; a larger value is clamped to it (with a
+    logged warning), since the service would reject the batch. Vectors come back in input
+    order; errors are raised as ``qwen_dashscope.DashScopeError`` (never a ``None`` vector).
+    """
+
+    # The schema is built on first use, not at import (import cost).
+    model_config = ConfigDict(defer_build=True)
+
+    model_name: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description="The DashScope embedding model (text-embedding-v4, -v3, -v2, -v1).",
+    )
+    dimensions: int | None = Field(
+        default=None,
+        description="Vector size (DashScope 'dimension'; v4: 2048 ... 64, default 1024).",
+    )
+    instruct: str | None = Field(
+        default=None, description="Task instruction sent with queries (v4 'instruct')."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="DashScope API key (default: the DASHSCOPE_API_KEY environment variable).",
+    )
+    base_url: str | None = Field(default=None, description="Native API base URL.")
+    region: str | None = Field(default=None, description="Deployment region, or use base_url.")
+    workspace: str | None = Field(default=None, description="Model Studio workspace id.")
+    timeout: float | Timeouts | None = Field(
+        default=None, description="Seconds to wait for the connection / next bytes."
+    )
+    max_retries: int = Field(default=2, description="Retries of failed requests.")
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Extra HTTP headers sent with every request."
+    )
+
+    _client: DashScopeClient | None = PrivateAttr(default=None)
+    _aclient: AsyncDashScopeClient | None = PrivateAttr(default=None)
+    _http_client: httpx.Client | None = PrivateAttr(default=None)
+    _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_EMBEDDING_MODEL,
+        *,
+        api_key: str | SecretStr | None = None,
+        embed_batch_size: int | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        model_name = kwargs.pop("model", None) or model_name
+        caps = get_model_capabilities(model_name)
+        limit = caps.embedding_batch_size or 10
+        if embed_batch_size is None:
+            embed_batch_size = limit
+        elif embed_batch_size > limit:
+            logger.warning(
+                "embed_batch_size=%d exceeds %s's limit of %d texts per request; using %d",
+                embed_batch_size,
+                model_name,
+                limit,
+                limit,
+            )
+            embed_batch_size = limit
+        dimensions = kwargs.get("dimensions")
+        if dimensions is not None and caps.embedding_dimensions:
+            if dimensions not in caps.embedding_dimensions:
+                allowed = ", ".join(map(str, caps.embedding_dimensions))
+                raise InvalidRequestError(
+                    f"dimensions={dimensions} is not offered by {model_name}; use one of {allowed}",
+                    param="dimensions",
+                )
+        super().__init__(
+            model_name=model_name,
+            api_key=resolve_api_key(api_key),
+            embed_batch_size=embed_batch_size,
+            **kwargs,
+        )
+        check_transport(
+            base_url=self.base_url,
+            region=self.region,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+        self._http_client = http_client
+        self._async_http_client = async_http_client
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "qwen_embedding"
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return client_kwargs(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            region=self.region,
+            workspace=self.workspace,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+
+    def _get_client(self) -> DashScopeClient:
+        if self._client is None:
+            from qwen_dashscope import DashScopeClient
+
+            self._client = DashScopeClient(http_client=self._http_client, **self._client_kwargs())
+        return self._client
+
+    def _get_aclient(self) -> AsyncDashScopeClient:
+        if self._aclient is None:
+            from qwen_dashscope import AsyncDashScopeClient
+
+            self._aclient = AsyncDashScopeClient(
+                http_client=self._async_http_client, **self._client_kwargs()
+            )
+        return self._aclient
+
+    def close(self) -> None:
+        """Close the sync transport (an injected ``http_client``; the shared pool stays)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async transport (an injected client; the per-loop pool closes itself)."""
+        if self._aclient is not None:
+            await self._aclient.aclose()
+
+    def _options(self, text_type: Literal["query", "document"]) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "text_type": text_type,
+            "dimension": self.dimensions,
+            "instruct": self.instruct if text_type == "query" else None,
+        }
+
+    def _embed(self, texts: list[str], text_type: Literal["query", "document"]) -> list[Embedding]:
+        return self._get_client().embed(texts, **self._options(text_type)).vectors
+
+    async def _aembed(
+        self, texts: list[str], text_type: Literal["query", "document"]
+    ) -> list[Embedding]:
+        result = await self._get_aclient().embed(texts, **self._options(text_type))
+        return result.vectors
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._embed([query], "query")[0]
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return (await self._aembed([query], "query"))[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._embed([text], "document")[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await self._aembed([text], "document"))[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._embed(texts, "document")
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await self._aembed(texts, "document")

@@ -1,0 +1,654 @@
+"""Contract suite for ``Qwen`` against the emulator over real loopback HTTP.
+
+Every entry point runs sync and async with one test body. Replies are scripted with
+``emu.enqueue`` where a test needs a particular answer (tool calls, reasoning, errors, exact
+usage); otherwise the emulator's deterministic echo answers.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    ImageBlock,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+)
+from llama_index.core.tools import FunctionTool
+from pydantic import BaseModel
+
+from llama_index_qwen import Qwen
+from qwen_dashscope import (
+    APIConnectionError,
+    AuthenticationError,
+    InvalidRequestError,
+    RateLimitError,
+    ServerError,
+)
+from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+USER = [ChatMessage(role="user", content="你好, Qwen")]
+LLMFactory = Callable[..., Qwen]
+SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+
+
+async def chat(llm: Qwen, sync: bool, messages: list[ChatMessage], **kw: Any) -> ChatResponse:
+    return llm.chat(messages, **kw) if sync else await llm.achat(messages, **kw)
+
+
+async def stream(
+    llm: Qwen, sync: bool, messages: list[ChatMessage], **kw: Any
+) -> list[ChatResponse]:
+    if sync:
+        return list(llm.stream_chat(messages, **kw))
+    return [item async for item in await llm.astream_chat(messages, **kw)]
+
+
+async def complete(llm: Qwen, sync: bool, prompt: str) -> CompletionResponse:
+    return llm.complete(prompt) if sync else await llm.acomplete(prompt)
+
+
+async def stream_complete(llm: Qwen, sync: bool, prompt: str) -> list[CompletionResponse]:
+    if sync:
+        return list(llm.stream_complete(prompt))
+    return [item async for item in await llm.astream_complete(prompt)]
+
+
+def get_weather(city: str) -> str:
+    """Current weather of a city."""
+    return f"Sunny in {city}"
+
+
+def get_time(timezone: str) -> str:
+    """Current time in a timezone."""
+    return f"12:00 in {timezone}"
+
+
+TOOLS = [FunctionTool.from_defaults(fn=get_weather), FunctionTool.from_defaults(fn=get_time)]
+USAGE = {"input_tokens": 321, "output_tokens": 54, "total_tokens": 375}
+
+
+# -- the eight entry points ---------------------------------------------------------------------
+
+
+@SYNC
+async def test_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("你好！我是通义千问。", usage=USAGE))
+    response = await chat(make_llm(), sync, USER)
+    assert response.message.role == "assistant"
+    assert response.message.content == "你好！我是通义千问。"
+    assert response.delta is None
+    assert response.additional_kwargs == {
+        "prompt_tokens": 321,
+        "completion_tokens": 54,
+        "total_tokens": 375,
+        "cached_tokens": 0,  # the service reports prompt_tokens_details.cached_tokens
+    }
+    assert isinstance(response.raw, dict)
+    assert response.raw["usage"]["prompt_tokens"] == 321
+    assert response.raw["usage"]["input_tokens"] == 321
+    assert response.raw["request_id"]
+    [request] = emulator.requests
+    assert (request.endpoint, request.stream, request.model) == (
+        "text-generation",
+        False,
+        "qwen-plus",
+    )
+    assert request.messages == [{"role": "user", "content": "你好, Qwen"}]
+    assert "max_tokens" not in request.parameters  # never a silent 256
+
+
+@SYNC
+async def test_stream_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("Hello there, streaming world!", chunks=5, usage=USAGE))
+    items = await stream(make_llm(), sync, USER)
+    assert len(items) >= 5
+    assert all(isinstance(item.delta, str) for item in items)
+    assert "".join(item.delta or "" for item in items) == "Hello there, streaming world!"
+    assert items[-1].message.content == "Hello there, streaming world!"
+    assert items[-1].additional_kwargs["completion_tokens"] == 54  # the last item: final usage
+    assert items[-1].raw is not None
+    assert items[-1].raw["finish_reason"] == "stop"
+    assert items[-1].raw["usage"]["prompt_tokens"] == 321
+    [request] = emulator.requests
+    assert request.stream
+    assert request.parameters["incremental_output"] is True
+
+
+@SYNC
+async def test_stream_usage_grows_to_the_final_count(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    items = await stream(make_llm(), sync, [ChatMessage(role="user", content="one two three four")])
+    counts = [item.additional_kwargs["completion_tokens"] for item in items]
+    assert counts == sorted(counts)
+    final = await chat(make_llm(), sync, [ChatMessage(role="user", content="one two three four")])
+    assert counts[-1] == final.additional_kwargs["completion_tokens"] > 0
+
+
+@SYNC
+async def test_complete(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("Completed.", usage=USAGE))
+    response = await complete(make_llm(), sync, "Say it")
+    assert response.text == "Completed."
+    assert response.additional_kwargs["total_tokens"] == 375
+    assert response.raw is not None
+    assert response.raw["usage"]["completion_tokens"] == 54
+    assert emulator.requests[0].messages == [{"role": "user", "content": "Say it"}]
+
+
+@SYNC
+async def test_stream_complete(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.text("Streamed completion.", chunks=4, usage=USAGE))
+    items = await stream_complete(make_llm(), sync, "Go")
+    assert all(isinstance(item.delta, str) for item in items)
+    assert "".join(item.delta or "" for item in items) == "Streamed completion."
+    assert items[-1].text == "Streamed completion."
+    assert items[-1].additional_kwargs["completion_tokens"] == 54
+
+
+def test_system_prompt_and_history(make_llm: LLMFactory, emulator: DashScopeEmulator) -> None:
+    llm = make_llm(system_prompt="Answer in one word.")
+    assert llm.predict(PromptTemplateLike("Capital of {country}?"), country="France")
+    assert emulator.requests[0].messages == [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "Capital of France?"},
+    ]
+
+
+def PromptTemplateLike(template: str) -> Any:
+    from llama_index.core.prompts import PromptTemplate
+
+    return PromptTemplate(template)
+
+
+# -- thinking -------------------------------------------------------------------------------
+
+
+@SYNC
+async def test_thinking_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.enqueue(Reply.text("42", reasoning="Six times seven."))
+    response = await chat(make_llm(enable_thinking=True), sync, USER)
+    first, second = response.message.blocks
+    assert isinstance(first, ThinkingBlock)
+    assert first.content == "Six times seven."
+    assert first.num_tokens == response.additional_kwargs["reasoning_tokens"] > 0
+    assert second == TextBlock(text="42")
+    assert emulator.requests[0].parameters["enable_thinking"] is True
+
+
+@SYNC
+async def test_thinking_stream(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.text("The answer is 42.", reasoning="Let me think about this."))
+    items = await stream(make_llm(model="qwen3-max", enable_thinking=True), sync, USER)
+    thinking = "".join(item.additional_kwargs.get("thinking_delta", "") for item in items)
+    assert thinking == "Let me think about this."
+    assert "".join(item.delta or "" for item in items) == "The answer is 42."
+    assert all(item.delta is not None for item in items)  # "" while reasoning, never None
+    block = items[-1].message.blocks[0]
+    assert isinstance(block, ThinkingBlock)
+    assert block.content == "Let me think about this."
+
+
+@SYNC
+async def test_stream_only_thinking_is_streamed_internally(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    """qwen3 open-source models think by default and only when streaming."""
+    emulator.enqueue(Reply.text("Done.", reasoning="Quick thought."))
+    response = await chat(make_llm(model="qwen3-235b-a22b"), sync, USER)
+    assert response.message.content == "Done."
+    assert isinstance(response.message.blocks[0], ThinkingBlock)
+    assert response.additional_kwargs["completion_tokens"] > 0
+    assert response.raw is not None
+    assert (
+        response.raw["usage"]["completion_tokens"]
+        == response.additional_kwargs["completion_tokens"]
+    )
+    assert emulator.requests[0].stream
+
+
+# -- tools ----------------------------------------------------------------------------------
+
+
+def _weather_and_time() -> Reply:
+    return Reply.tool_calls(
+        [
+            ToolCall("get_weather", {"city": "杭州"}),
+            ToolCall("get_time", {"timezone": "Asia/Shanghai"}),
+        ]
+    )
+
+
+@SYNC
+async def test_chat_with_tools_parallel(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(_weather_and_time())
+    llm = make_llm()
+    if sync:
+        response = llm.chat_with_tools(TOOLS, "Weather and time?", allow_parallel_tool_calls=True)
+    else:
+        response = await llm.achat_with_tools(
+            TOOLS, "Weather and time?", allow_parallel_tool_calls=True
+        )
+    calls = llm.get_tool_calls_from_response(response)
+    assert [(c.tool_name, c.tool_kwargs) for c in calls] == [
+        ("get_weather", {"city": "杭州"}),
+        ("get_time", {"timezone": "Asia/Shanghai"}),
+    ]
+    assert all(c.tool_id.startswith("call_") for c in calls)
+    assert [c["function"]["name"] for c in response.message.additional_kwargs["tool_calls"]] == [
+        "get_weather",
+        "get_time",
+    ]
+    params = emulator.requests[0].parameters
+    assert [t["function"]["name"] for t in params["tools"]] == ["get_weather", "get_time"]
+    assert params["tools"][0]["function"]["parameters"]["required"] == ["city"]
+    assert params["parallel_tool_calls"] is True
+    assert "tool_choice" not in params
+
+
+async def test_single_tool_call_kept_without_parallel(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    emulator.enqueue(_weather_and_time())
+    llm = make_llm()
+    response = llm.chat_with_tools(TOOLS, "Weather and time?")
+    assert [c.tool_name for c in llm.get_tool_calls_from_response(response)] == ["get_weather"]
+    assert emulator.requests[0].parameters["parallel_tool_calls"] is False
+
+
+def test_tool_required_with_one_tool_forces_it_by_name(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
+    llm = make_llm()
+    llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    assert emulator.requests[0].parameters["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_weather"},
+    }
+
+
+def test_tool_choice_by_name(make_llm: LLMFactory, emulator: DashScopeEmulator) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_time", {"timezone": "UTC"})]))
+    make_llm().chat_with_tools(TOOLS, "hi", tool_choice="get_time")
+    assert emulator.requests[0].parameters["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "get_time"},
+    }
+
+
+def test_tool_required_with_several_tools_sends_required(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_time", {"timezone": "UTC"})]))
+    llm = make_llm()
+    response = llm.chat_with_tools(TOOLS, "hi", tool_required=True)
+    assert emulator.requests[0].parameters["tool_choice"] == "required"
+    assert llm.get_tool_calls_from_response(response)[0].tool_name == "get_time"
+
+
+@SYNC
+async def test_forced_tool_on_a_thinking_hybrid_turns_thinking_off_for_that_call(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
+    llm = make_llm(enable_thinking=True)
+    if sync:
+        response = llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    else:
+        response = await llm.achat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    assert llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"city": "Paris"}
+    params = emulator.requests[0].parameters
+    assert params["enable_thinking"] is False
+    assert params["tool_choice"]["function"]["name"] == "get_weather"
+    assert llm.enable_thinking is True  # the instance is untouched
+    llm.chat(USER)
+    assert emulator.requests[1].parameters["enable_thinking"] is True
+
+
+def test_forced_tool_on_an_always_thinking_model_falls_back_to_auto(
+    make_llm: LLMFactory,
+    emulator: DashScopeEmulator,
+) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
+    llm = make_llm(model="qwen3-30b-a3b-thinking-2507")
+    response = llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    assert llm.get_tool_calls_from_response(response)[0].tool_name == "get_weather"
+    assert emulator.requests[0].parameters["tool_choice"] == "auto"
+
+
+@SYNC
+async def test_stream_with_split_parallel_tool_calls(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    """Arguments arrive in fragments; every item parses leniently; the end has both calls."""
+    emulator.enqueue(_weather_and_time())
+    llm = make_llm()
+    if sync:
+        items = list(llm.stream_chat_with_tools(TOOLS, "both", allow_parallel_tool_calls=True))
+    else:
+        gen = await llm.astream_chat_with_tools(TOOLS, "both", allow_parallel_tool_calls=True)
+        items = [item async for item in gen]
+    assert len(items) > 3  # the emulator splits arguments into several fragments
+    partial = [
+        b.tool_kwargs
+        for item in items
+        for b in item.message.blocks
+        if isinstance(b, ToolCallBlock) and isinstance(b.tool_kwargs, str)
+    ]
+    assert any(not p.endswith("}") for p in partial)  # really split mid-JSON
+    for item in items:
+        assert item.delta == ""
+        llm.get_tool_calls_from_response(item, error_on_no_tool_call=False)  # never raises
+    final = llm.get_tool_calls_from_response(items[-1])
+    assert [(c.tool_name, c.tool_kwargs) for c in final] == [
+        ("get_weather", {"city": "杭州"}),
+        ("get_time", {"timezone": "Asia/Shanghai"}),
+    ]
+    assert items[-1].raw is not None
+    assert items[-1].raw["finish_reason"] == "tool_calls"
+
+
+def test_no_tool_call_raises_only_when_asked(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    llm = make_llm()
+    response = llm.chat_with_tools(TOOLS, "just talk")
+    assert llm.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []
+    with pytest.raises(ValueError, match="tool call"):
+        llm.get_tool_calls_from_response(response)
+
+
+class Address(BaseModel):
+    city: str
+    zip_code: str | None = None
+
+
+class Customer(BaseModel):
+    """A customer record."""
+
+    name: str
+    address: Address
+
+
+def test_nested_schema_reaches_the_service(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    emulator.enqueue(Reply.text("ok"))
+    tool = FunctionTool.from_defaults(
+        fn=lambda **kw: kw, name="save_customer", description="Save", fn_schema=Customer
+    )
+    make_llm().chat_with_tools([tool], "save Ann from Hangzhou")
+    [spec] = emulator.requests[0].tools
+    params = spec["function"]["parameters"]
+    assert params["required"] == ["name", "address"]
+    assert params["$defs"]["Address"]["properties"]["city"] == {"title": "City", "type": "string"}
+    assert params["properties"]["address"] == {"$ref": "#/$defs/Address"}
+
+
+@SYNC
+async def test_own_messages_round_trip(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    """The assistant message we produce is sent back exactly as the model sent it."""
+    emulator.enqueue(_weather_and_time(), Reply.text("Sunny, noon."))
+    llm = make_llm()
+    history = [ChatMessage(role="user", content="Weather and time?")]
+    first = await chat(llm, sync, history, tools=[t.metadata.to_openai_tool() for t in TOOLS])
+    model_message = first.raw["output"]["choices"][0]["message"]  # type: ignore[index]
+    results = [
+        ChatMessage(
+            role="tool",
+            content=f"result {s.tool_name}",
+            additional_kwargs={"tool_call_id": s.tool_id},
+        )
+        for s in llm.get_tool_calls_from_response(first)
+    ]
+    second = await chat(llm, sync, [*history, first.message, *results])
+    assert second.message.content == "Sunny, noon."
+    sent = emulator.requests[1].messages
+    # the same calls, minus "index" (a position that only responses carry)
+    model_calls = [
+        {k: v for k, v in c.items() if k != "index"} for c in model_message["tool_calls"]
+    ]
+    assert sent[1] == {"role": "assistant", "content": "", "tool_calls": model_calls}
+    assert sent[2]["tool_call_id"] == model_message["tool_calls"][0]["id"]
+    assert sent[3] == {
+        "role": "tool",
+        "content": "result get_time",
+        "tool_call_id": model_message["tool_calls"][1]["id"],
+    }
+
+
+@SYNC
+async def test_streamed_message_round_trips_too(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(_weather_and_time(), Reply.text("ok"))
+    llm = make_llm()
+    items = await stream(llm, sync, USER, tools=[t.metadata.to_openai_tool() for t in TOOLS])
+    selections = llm.get_tool_calls_from_response(items[-1])
+    results = [
+        ChatMessage(role="tool", content="r", additional_kwargs={"tool_call_id": s.tool_id})
+        for s in selections
+    ]
+    await chat(llm, sync, [*USER, items[-1].message, *results])
+    sent = emulator.requests[1].messages[1]
+    assert [c["function"] for c in sent["tool_calls"]] == [
+        {"name": "get_weather", "arguments": '{"city": "杭州"}'},
+        {"name": "get_time", "arguments": '{"timezone": "Asia/Shanghai"}'},
+    ]
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def _image_blocks(tmp_path: Path) -> dict[str, ImageBlock]:
+    path = tmp_path / "dot.png"
+    path.write_bytes(PNG)
+    return {
+        "url": ImageBlock(url="https://example.com/cat.png"),
+        "path": ImageBlock(path=path),
+        "bytes": ImageBlock(image=PNG),
+    }
+
+
+@pytest.mark.parametrize("source", ["url", "path", "bytes"])
+@SYNC
+async def test_images_go_to_the_multimodal_endpoint(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, tmp_path: Path, source: str, sync: bool
+) -> None:
+    block = _image_blocks(tmp_path)[source]
+    message = ChatMessage(role="user", blocks=[block, TextBlock(text="What is this?")])
+    response = await chat(make_llm(model="qwen3-vl-plus"), sync, [message])
+    assert response.message.content == "[emulator] What is this?"
+    [request] = emulator.requests
+    assert request.endpoint == "multimodal-generation"
+    image, text = request.messages[0]["content"]
+    expected = (
+        "https://example.com/cat.png"
+        if source == "url"
+        else "data:image/png;base64," + base64.b64encode(PNG).decode()
+    )
+    assert image == {"image": expected}
+    assert text == {"text": "What is this?"}
+    assert response.additional_kwargs["prompt_tokens"] > 256  # the image was counted
+
+
+def test_image_to_a_text_only_model_fails_before_sending(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, tmp_path: Path
+) -> None:
+    message = ChatMessage(
+        role="user", blocks=[_image_blocks(tmp_path)["bytes"], TextBlock(text="?")]
+    )
+    with pytest.raises(InvalidRequestError, match="vision model"):
+        make_llm(model="qwen-max").chat([message])
+    assert emulator.requests == []
+
+
+# -- parameters -----------------------------------------------------------------------------
+
+
+def test_every_constructor_parameter_reaches_the_request(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    llm = make_llm(
+        temperature=0.3,
+        top_p=0.9,
+        top_k=40,
+        max_tokens=100,
+        seed=42,
+        stop=["END"],
+        repetition_penalty=1.1,
+        presence_penalty=0.5,
+        enable_search=True,
+        enable_thinking=True,
+        thinking_budget=50,
+        additional_kwargs={"n": 1},
+        workspace="ws-123",
+        default_headers={"X-Trace": "abc"},
+    )
+    llm.chat(USER)
+    request = emulator.requests[0]
+    params = dict(request.parameters)
+    params.pop("result_format")
+    assert params == {
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "top_k": 40,
+        "max_tokens": 100,
+        "seed": 42,
+        "stop": ["END"],
+        "repetition_penalty": 1.1,
+        "presence_penalty": 0.5,
+        "enable_search": True,
+        "enable_thinking": True,
+        "thinking_budget": 50,
+        "n": 1,
+    }
+    assert request.headers["x-dashscope-workspace"] == "ws-123"
+    assert request.headers["x-trace"] == "abc"
+    assert request.headers["authorization"] == f"Bearer {emulator.api_key}"
+
+
+@SYNC
+async def test_call_kwargs_override_and_are_validated_before_sending(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    llm = make_llm(temperature=0.3)
+    await chat(llm, sync, USER, temperature=1.5, top_k=5)
+    assert emulator.requests[0].parameters["temperature"] == 1.5
+    assert emulator.requests[0].parameters["top_k"] == 5
+    with pytest.raises(InvalidRequestError, match="temperature"):
+        await chat(llm, sync, USER, temperature=5)
+    with pytest.raises(InvalidRequestError, match="top_p"):
+        await stream(llm, sync, USER, top_p=0)
+    assert len(emulator.requests) == 1
+
+
+def test_environment_configuration(emulator_env: DashScopeEmulator) -> None:
+    """Works with no arguments beyond the model when the environment is set."""
+    llm = Qwen(model="qwen-turbo")
+    try:
+        assert llm.complete("hi").text == "[emulator] hi"
+    finally:
+        llm.close()
+    assert emulator_env.requests[0].model == "qwen-turbo"
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+@SYNC
+async def test_service_errors_are_typed_with_request_id(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
+    with pytest.raises(RateLimitError) as info:
+        await chat(make_llm(), sync, USER)
+    assert info.value.status_code == 429
+    assert info.value.code == "Throttling.RateQuota"
+    assert info.value.request_id
+
+
+@SYNC
+async def test_errors_inside_a_stream_are_raised(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.error(500, "InternalError", "boom", in_stream=True, after_chunks=2))
+    received: list[ChatResponse] = []
+    with pytest.raises(ServerError) as info:
+        if sync:
+            for item in make_llm().stream_chat(USER):
+                received.append(item)
+        else:
+            async for item in await make_llm().astream_chat(USER):
+                received.append(item)
+    assert len(received) == 2
+    assert info.value.code == "InternalError"
+    assert info.value.request_id
+
+
+@SYNC
+async def test_a_dropped_stream_is_an_error_not_a_short_answer(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    emulator.enqueue(Reply.drop(after_chunks=2))
+    with pytest.raises(APIConnectionError):
+        await stream(make_llm(), sync, USER)
+
+
+@SYNC
+async def test_rejected_key_never_appears_in_the_error(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    secret = "sk-wrong-but-secret-42"
+    llm = make_llm(api_key=secret)
+    with pytest.raises(AuthenticationError) as info:
+        await chat(llm, sync, USER)
+    assert secret not in str(info.value)
+    assert secret not in repr(info.value)
+    assert info.value.request_id
+
+
+def test_transport_settings_reach_the_clients(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    llm = make_llm(max_retries=5, timeout=7)
+    for client in (llm._get_client(), llm._get_aclient()):
+        assert client.max_retries == 5
+        assert client.timeouts.read == 7
+        assert client.base_url == emulator.base_url
+
+
+@SYNC
+async def test_several_choices_are_refused_not_dropped(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
+) -> None:
+    with pytest.raises(ValueError, match="n=2"):
+        make_llm(additional_kwargs={"n": 2})
+    llm = make_llm()
+    with pytest.raises(ValueError, match="n=3"):
+        if sync:
+            llm.chat(USER, n=3)
+        else:
+            await llm.astream_chat(USER, n=3)
+    assert emulator.requests == []
