@@ -7,13 +7,14 @@ retries, and a capability table of Qwen models. The LangChain and LlamaIndex ada
 emulator of the service for offline tests.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._capabilities import (
     DEFAULT_CAPABILITIES,
     ModelCapabilities,
     get_model_capabilities,
     register_model,
 )
-from ._client import AsyncDashScopeClient, DashScopeClient
 from ._config import DEFAULT_BASE_URL, REGIONS, Region, Timeouts, resolve_base_url
 from ._errors import (
     APIConnectionError,
@@ -31,20 +32,62 @@ from ._errors import (
     ServerError,
 )
 from ._request import streams_internally, validate_parameters
-from ._stream import StreamAccumulator
-from ._types import (
-    Embedding,
-    EmbeddingResult,
-    GenerationChunk,
-    GenerationResult,
-    RerankItem,
-    RerankResult,
-    TokenizeResult,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._client import AsyncDashScopeClient, DashScopeClient
+    from ._stream import StreamAccumulator
+    from ._types import (
+        Embedding,
+        EmbeddingResult,
+        GenerationChunk,
+        GenerationResult,
+        RerankItem,
+        RerankResult,
+        TokenizeResult,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+    )
+
+# Loaded on first use (PEP 562): importing an adapter does not import httpx and the client
+# until a client is created.
+_LAZY = {
+    "AsyncDashScopeClient": "_client",
+    "DashScopeClient": "_client",
+    "StreamAccumulator": "_stream",
+    **{
+        name: "_types"
+        for name in (
+            "Embedding",
+            "EmbeddingResult",
+            "GenerationChunk",
+            "GenerationResult",
+            "RerankItem",
+            "RerankResult",
+            "TokenizeResult",
+            "ToolCall",
+            "ToolCallDelta",
+            "Usage",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qwen_dashscope' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

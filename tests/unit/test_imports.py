@@ -35,6 +35,11 @@ def test_core_needs_only_httpx_and_pydantic() -> None:
     loaded = modules_after_import("qwen_dashscope")
     assert "aiohttp" not in loaded  # loaded lazily, only when an async pool is created
     assert "qwen_dashscope.testing" not in loaded
+    # The clients (and httpx) load on first use, so importing an adapter stays cheap.
+    assert "httpx" not in loaded
+    assert "qwen_dashscope._client" not in loaded
+    # ...and the first use loads them.
+    assert "httpx" in modules_after_import("qwen_dashscope; qwen_dashscope.DashScopeClient")
 
 
 @pytest.mark.parametrize("package", ["qwen_dashscope", "langchain_qwen", "llama_index_qwen"])
