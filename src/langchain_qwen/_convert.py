@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -25,7 +25,9 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
-from qwen_dashscope import GenerationChunk, GenerationResult, Usage
+if TYPE_CHECKING:
+    from qwen_dashscope import GenerationChunk, GenerationResult, Usage
+
 
 __all__ = [
     "MODEL_PROVIDER",

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -30,8 +30,6 @@ from pydantic import ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from qwen_dashscope import (
-    AsyncDashScopeClient,
-    DashScopeClient,
     Timeouts,
     get_model_capabilities,
     resolve_base_url,
@@ -39,6 +37,9 @@ from qwen_dashscope import (
 )
 
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_wire
+
+if TYPE_CHECKING:
+    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 __all__ = ["ChatQwen"]
 
@@ -483,10 +484,14 @@ class ChatQwen(BaseChatModel):
     @cached_property
     def _client(self) -> DashScopeClient:
         # Without an injected http_client, requests go through the transport's shared pool.
+        from qwen_dashscope import DashScopeClient  # loaded on first use
+
         return DashScopeClient(http_client=self.http_client, **self._client_options())
 
     @cached_property
     def _async_client(self) -> AsyncDashScopeClient:
+        from qwen_dashscope import AsyncDashScopeClient
+
         return AsyncDashScopeClient(http_client=self.http_async_client, **self._client_options())
 
     # ---------------------------------------------------------------------- payload

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.embeddings import Embeddings
@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from typing_extensions import Self
 
 from qwen_dashscope import (
-    AsyncDashScopeClient,
-    DashScopeClient,
     Timeouts,
     get_model_capabilities,
     resolve_base_url,
 )
+
+if TYPE_CHECKING:
+    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 __all__ = ["QwenEmbeddings"]
 
@@ -127,10 +128,14 @@ class QwenEmbeddings(BaseModel, Embeddings):
     @cached_property
     def _client(self) -> DashScopeClient:
         # Without an injected http_client, requests go through the transport's shared pool.
+        from qwen_dashscope import DashScopeClient  # loaded on first use
+
         return DashScopeClient(http_client=self.http_client, **self._client_options())
 
     @cached_property
     def _async_client(self) -> AsyncDashScopeClient:
+        from qwen_dashscope import AsyncDashScopeClient
+
         return AsyncDashScopeClient(
             http_client=self.http_async_client,
             embedding_concurrency=self.max_concurrency,
