@@ -36,6 +36,7 @@ from qwen_dashscope import (
     validate_parameters,
 )
 
+from ._clients import async_client, sync_client
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_wire
 
 if TYPE_CHECKING:
@@ -470,29 +471,13 @@ class ChatQwen(BaseChatModel):
         )
 
     # ---------------------------------------------------------------------- clients
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace": self.workspace,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
-
     @cached_property
     def _client(self) -> DashScopeClient:
-        # Without an injected http_client, requests go through the transport's shared pool.
-        from qwen_dashscope import DashScopeClient  # loaded on first use
-
-        return DashScopeClient(http_client=self.http_client, **self._client_options())
+        return sync_client(self)
 
     @cached_property
     def _async_client(self) -> AsyncDashScopeClient:
-        from qwen_dashscope import AsyncDashScopeClient
-
-        return AsyncDashScopeClient(http_client=self.http_async_client, **self._client_options())
+        return async_client(self)
 
     # ---------------------------------------------------------------------- payload
     def _build_request(

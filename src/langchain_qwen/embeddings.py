@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 from langchain_core.embeddings import Embeddings
@@ -16,6 +16,8 @@ from qwen_dashscope import (
     get_model_capabilities,
     resolve_base_url,
 )
+
+from ._clients import async_client, sync_client
 
 if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
@@ -114,33 +116,13 @@ class QwenEmbeddings(BaseModel, Embeddings):
             raise ValueError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
         return self
 
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace": self.workspace,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
-
     @cached_property
     def _client(self) -> DashScopeClient:
-        # Without an injected http_client, requests go through the transport's shared pool.
-        from qwen_dashscope import DashScopeClient  # loaded on first use
-
-        return DashScopeClient(http_client=self.http_client, **self._client_options())
+        return sync_client(self)
 
     @cached_property
     def _async_client(self) -> AsyncDashScopeClient:
-        from qwen_dashscope import AsyncDashScopeClient
-
-        return AsyncDashScopeClient(
-            http_client=self.http_async_client,
-            embedding_concurrency=self.max_concurrency,
-            **self._client_options(),
-        )
+        return async_client(self, embedding_concurrency=self.max_concurrency)
 
     def _embed(self, texts: list[str], text_type: str) -> list[list[float]]:
         if not texts:

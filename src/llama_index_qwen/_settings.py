@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from qwen_dashscope import InvalidRequestError, Timeouts, resolve_base_url
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
 
@@ -62,3 +67,62 @@ def check_transport(
         raise InvalidRequestError(
             f"max_retries must be an integer >= 0, got {max_retries!r}", param="max_retries"
         )
+
+
+class TransportMixin:
+    """Lazily built transport clients, shared by ``Qwen`` and ``QwenEmbedding``.
+
+    The pydantic classes declare ``_client``, ``_aclient``, ``_http_client`` and
+    ``_async_http_client`` as private attributes and the connection fields this reads.
+    """
+
+    if TYPE_CHECKING:  # declared by the pydantic classes; not fields of this mixin
+        _client: DashScopeClient | None
+        _aclient: AsyncDashScopeClient | None
+        _http_client: httpx.Client | None
+        _async_http_client: httpx.AsyncClient | None
+        api_key: SecretStr | None
+        base_url: str | None
+        region: str | None
+        workspace: str | None
+        timeout: float | Timeouts | None
+        max_retries: int
+        default_headers: dict[str, str] | None
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        return client_kwargs(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            region=self.region,
+            workspace=self.workspace,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+        )
+
+    def _get_client(self) -> DashScopeClient:
+        if self._client is None:
+            from qwen_dashscope import DashScopeClient  # loaded on first use
+
+            self._client = DashScopeClient(http_client=self._http_client, **self._client_kwargs())
+        return self._client
+
+    def _get_aclient(self) -> AsyncDashScopeClient:
+        if self._aclient is None:
+            from qwen_dashscope import AsyncDashScopeClient
+
+            self._aclient = AsyncDashScopeClient(
+                http_client=self._async_http_client, **self._client_kwargs()
+            )
+        return self._aclient
+
+    def close(self) -> None:
+        """Close the sync transport (an injected ``http_client``; the shared pool stays)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close the async transport (an injected client; the per-loop pool closes itself)."""
+        if self._aclient is not None:
+            await self._aclient.aclose()

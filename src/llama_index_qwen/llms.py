@@ -42,7 +42,7 @@ from ._convert import (
     tool_selections,
     tool_specs,
 )
-from ._settings import check_transport, client_kwargs, resolve_api_key
+from ._settings import TransportMixin, check_transport, resolve_api_key
 
 if TYPE_CHECKING:
     import httpx
@@ -74,7 +74,7 @@ _PARAMETER_FIELDS = (
 )
 
 
-class Qwen(FunctionCallingLLM):
+class Qwen(TransportMixin, FunctionCallingLLM):
     """Qwen models on Alibaba Cloud Model Studio (DashScope), native protocol.
 
     Setup:
@@ -290,43 +290,6 @@ class Qwen(FunctionCallingLLM):
         )
 
     # -- transport --------------------------------------------------------------------------
-    def _client_kwargs(self) -> dict[str, Any]:
-        return client_kwargs(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            region=self.region,
-            workspace=self.workspace,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
-
-    def _get_client(self) -> DashScopeClient:
-        if self._client is None:
-            from qwen_dashscope import DashScopeClient
-
-            self._client = DashScopeClient(http_client=self._http_client, **self._client_kwargs())
-        return self._client
-
-    def _get_aclient(self) -> AsyncDashScopeClient:
-        if self._aclient is None:
-            from qwen_dashscope import AsyncDashScopeClient
-
-            self._aclient = AsyncDashScopeClient(
-                http_client=self._async_http_client, **self._client_kwargs()
-            )
-        return self._aclient
-
-    def close(self) -> None:
-        """Close the sync transport (an injected ``http_client``; the shared pool stays)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    async def aclose(self) -> None:
-        """Close the async transport (an injected client; the per-loop pool closes itself)."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
 
     def _parameters(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """DashScope ``parameters`` of one call: fields, then additional_kwargs, then kwargs."""
