@@ -13,6 +13,7 @@ from typing_extensions import Self
 
 from qwen_dashscope import (
     Timeouts,
+    check_embedding_dimension,
     get_model_capabilities,
     resolve_base_url,
 )
@@ -99,12 +100,9 @@ class QwenEmbeddings(BaseModel, Embeddings):
         caps = get_model_capabilities(self.model)
         if caps.known and caps.endpoint != "embedding":
             raise ValueError(f"model={self.model!r} is not an embedding model")
-        allowed = caps.embedding_dimensions
-        if self.dimensions is not None and allowed and self.dimensions not in allowed:
-            raise ValueError(
-                f"dimensions={self.dimensions} is not offered by {self.model}; use one of "
-                + ", ".join(map(str, allowed))
-            )
+        check_embedding_dimension(
+            self.model, self.dimensions, param="dimensions"
+        )  # a ValueError naming the sizes
         limit = caps.embedding_batch_size or 10
         if self.batch_size is not None and not 1 <= self.batch_size <= limit:
             raise ValueError(f"batch_size={self.batch_size} must be between 1 and {limit}")

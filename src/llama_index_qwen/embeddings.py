@@ -9,8 +9,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from qwen_dashscope import (
-    InvalidRequestError,
     Timeouts,
+    check_embedding_dimension,
     get_model_capabilities,
 )
 
@@ -123,14 +123,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
                 limit,
             )
             embed_batch_size = limit
-        dimensions = kwargs.get("dimensions")
-        if dimensions is not None and caps.embedding_dimensions:
-            if dimensions not in caps.embedding_dimensions:
-                allowed = ", ".join(map(str, caps.embedding_dimensions))
-                raise InvalidRequestError(
-                    f"dimensions={dimensions} is not offered by {model_name}; use one of {allowed}",
-                    param="dimensions",
-                )
+        check_embedding_dimension(model_name, kwargs.get("dimensions"), param="dimensions")
         super().__init__(
             model_name=model_name,
             api_key=resolve_api_key(api_key),

@@ -31,7 +31,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._request import streams_internally, validate_parameters
+from ._request import check_embedding_dimension, streams_internally, validate_parameters
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "__version__",
+    "check_embedding_dimension",
     "get_model_capabilities",
     "register_model",
     "resolve_base_url",

@@ -16,6 +16,7 @@ __all__ = [
     "RERANK_PATH",
     "TOKENIZER_PATH",
     "PreparedGeneration",
+    "check_embedding_dimension",
     "prepare_embedding",
     "prepare_generation",
     "prepare_rerank",
@@ -239,6 +240,25 @@ def prepare_generation(
     )
 
 
+def check_embedding_dimension(
+    model: str, dimension: int | None, *, param: str = "dimension"
+) -> int | None:
+    """The ``dimension`` to send for ``model`` (None for fixed-size models); a clear error,
+    naming ``param`` (the caller's name for it), for a size the model does not offer."""
+    caps = get_model_capabilities(model)
+    if dimension is None or not caps.embedding_dimensions:
+        return dimension
+    if dimension not in caps.embedding_dimensions:
+        allowed = ", ".join(map(str, caps.embedding_dimensions))
+        raise InvalidRequestError(
+            f"{param}={dimension} is not offered by {model}; use one of {allowed}",
+            param=param,
+        )
+    if len(caps.embedding_dimensions) == 1:
+        return None  # v1/v2 have a fixed size and reject the parameter
+    return dimension
+
+
 def prepare_embedding(
     model: str,
     texts: Sequence[str],
@@ -270,15 +290,7 @@ def prepare_embedding(
         raise InvalidRequestError(
             f"text_type={text_type!r}: use 'query' or 'document'", param="text_type"
         )
-    if dimension is not None and caps.embedding_dimensions:
-        if dimension not in caps.embedding_dimensions:
-            allowed = ", ".join(map(str, caps.embedding_dimensions))
-            raise InvalidRequestError(
-                f"dimension={dimension} is not offered by {model}; use one of {allowed}",
-                param="dimensions",
-            )
-        if len(caps.embedding_dimensions) == 1:
-            dimension = None  # v1/v2 have a fixed size and reject the parameter
+    dimension = check_embedding_dimension(model, dimension)
     params: dict[str, Any] = {}
     for key, value in (
         ("text_type", text_type),

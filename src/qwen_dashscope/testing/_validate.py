@@ -458,8 +458,10 @@ def plan_native_generation(
 # --------------------------------------------------------------------------- compat
 
 
-def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> GenerationPlan:
-    """Validate an OpenAI-compatible chat.completions request (§7)."""
+def compat_model(
+    body: Any, models: Mapping[str, ModelSpec]
+) -> tuple[dict[str, Any], str, ModelSpec]:
+    """Body, model name and spec of an OpenAI-compatible request, or the service's error."""
     if not isinstance(body, dict):
         raise body_invalid()
     model = body.get("model")
@@ -472,6 +474,12 @@ def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> Generatio
             "ModelNotFound",
             f"The model `{model}` does not exist or you do not have access to it.",
         )
+    return body, model, spec
+
+
+def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> GenerationPlan:
+    """Validate an OpenAI-compatible chat.completions request (§7)."""
+    body, model, spec = compat_model(body, models)
     if not spec.is_chat:
         raise ApiError(
             404, "model_not_supported", f"Unsupported model {model} for OpenAI compatibility mode."

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from ._errors import ApiError, body_invalid, empty_input, invalid, url_error
 from ._models import ModelSpec
 from ._tokens import CJK_RANGES, count_tokens
-from ._validate import MSG_TOO_SHORT, lookup_model
+from ._validate import MSG_TOO_SHORT, compat_model, lookup_model
 
 _FEATURE_RE = re.compile(rf"([{CJK_RANGES}]+)|((?:(?![{CJK_RANGES}])\w)+)")
 SPARSE_VOCABULARY = 250_000
@@ -185,18 +185,7 @@ def plan_embedding(body: Any, *, models: Mapping[str, ModelSpec]) -> EmbeddingPl
 
 def plan_compat_embedding(body: Any, *, models: Mapping[str, ModelSpec]) -> EmbeddingPlan:
     """Validate an OpenAI-compatible /embeddings request."""
-    if not isinstance(body, dict):
-        raise body_invalid()
-    model = body.get("model")
-    if not model:
-        raise ApiError(400, "invalid_request_error", "you must provide a model parameter.")
-    spec = models.get(model) if isinstance(model, str) else None
-    if spec is None:
-        raise ApiError(
-            404,
-            "ModelNotFound",
-            f"The model `{model}` does not exist or you do not have access to it.",
-        )
+    body, model, spec = compat_model(body, models)
     if spec.endpoint != "text-embedding":
         raise ApiError(
             404, "model_not_supported", f"Unsupported model {model} for OpenAI compatibility mode."

@@ -185,7 +185,7 @@ def test_embedding_v2_never_sends_dimension() -> None:
         ("one string", {}, "texts"),
         (["ok", " "], {}, "texts"),
         (["x"] * 11, {}, "texts"),
-        (["x"], {"dimension": 100}, "dimensions"),
+        (["x"], {"dimension": 100}, "dimension"),
         (["x"], {"text_type": "passage"}, "text_type"),
     ],
 )
