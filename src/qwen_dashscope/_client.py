@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import logging
 import platform
@@ -98,6 +99,13 @@ def _translate_errors(request_id: str | None = None) -> Iterator[None]:
         raise APIConnectionError(f"{type(exc).__name__}: {exc}", request_id=request_id) from exc
 
 
+@functools.lru_cache(maxsize=64)
+def _httpx_timeout(timeouts: Timeouts) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
+    )
+
+
 class _Deadline:
     """The ``total`` timeout: a deadline for a whole call, retries included."""
 
@@ -117,11 +125,11 @@ class _Deadline:
             )
 
     def httpx_timeout(self) -> httpx.Timeout:
-        self.check()
         left = self.remaining()
-        connect, read = self._timeouts.connect, self._timeouts.read
-        if left is not None:
-            connect, read = min(connect, left), min(read, left)
+        if left is None:
+            return _httpx_timeout(self._timeouts)
+        self.check()
+        connect, read = min(self._timeouts.connect, left), min(self._timeouts.read, left)
         return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
     def allows_sleep(self, seconds: float) -> bool:
@@ -160,6 +168,7 @@ class _BaseClient:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
+        # Built per request, not cached: the key stays in its SecretStr between requests.
         headers = {
             "Authorization": f"Bearer {self._api_key.get_secret_value()}",
             "Content-Type": "application/json",

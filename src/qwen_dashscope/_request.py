@@ -134,7 +134,7 @@ def _has_media(messages: Sequence[Mapping[str, Any]]) -> bool:
 def _to_text_content(message: Mapping[str, Any], position: int) -> dict[str, Any]:
     content = message.get("content")
     if not isinstance(content, list):
-        return dict(message)
+        return message if isinstance(message, dict) else dict(message)  # nothing to change
     parts: list[str] = []
     for item in content:
         if not (isinstance(item, Mapping) and set(item) <= {"text"}):

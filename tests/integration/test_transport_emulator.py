@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -291,3 +292,25 @@ async def test_embeddings_and_rerank(sync: bool) -> None:
         assert ranked.results[0].index == 17
         assert ranked.results[0].document == docs[17]
         assert len(ranked.results) == 3
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_the_key_never_reaches_a_log_line_or_an_error(
+    emulator: DashScopeEmulator,
+    sync: bool,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("qwen_dashscope._client.backoff", lambda attempt: 0.01)
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+    emulator.enqueue(Reply.error(503, "ModelUnavailable", "later"), Reply.text("ok"))
+    client = make(emulator, sync)
+    await call(client, "stream", "qwen-plus", USER)  # one retry, then success
+    secret = "sk-this-key-must-stay-secret"
+    with pytest.raises(AuthenticationError) as info:
+        await call(make(emulator, sync, api_key=secret), "generate", "qwen-plus", USER)
+    assert "retrying after ServerError" in caplog.text  # the logs were really captured
+    assert emulator.api_key not in caplog.text
+    assert secret not in caplog.text
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert secret not in repr(info.value.body)
