@@ -334,7 +334,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     # -- chat (undecorated bodies: the completion entry points reuse them) -------------------
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         wire, params = self._prepare(messages, kwargs)
-        return chat_response_from_result(self._get_client().generate(self.model, wire, params))
+        result = self._get_client().generate(self.model, wire, params)
+        return chat_response_from_result(result)
 
     def _stream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
