@@ -481,7 +481,12 @@ class ChatQwen(BaseChatModel):
 
     # ---------------------------------------------------------------------- payload
     def _build_request(
-        self, messages: Sequence[BaseMessage], stop: list[str] | None, **kwargs: Any
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        *,
+        stream: bool = False,
+        **kwargs: Any,
     ) -> _Request:
         """The one payload builder (pure): instance settings < model_kwargs < call kwargs."""
         model = str(kwargs.get("model") or self.model)
@@ -492,6 +497,12 @@ class ChatQwen(BaseChatModel):
         elif not params.get("stop"):
             params.pop("stop", None)
         params = {k: v for k, v in params.items() if v is not None}
+        if stream and params.get("n", 1) != 1:
+            # A stream is one message: several choices would interleave their deltas.
+            raise ValueError(
+                f"n={params['n']!r} cannot be streamed (a stream is one message); use invoke() "
+                "or batch() for several answers, or leave n unset"
+            )
         if "tool_choice" in params and _forces_tool(params["tool_choice"]):
             problem = _thinking_conflict(
                 model,
@@ -563,7 +574,7 @@ class ChatQwen(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
-        request = self._build_request(messages, stop, **kwargs)
+        request = self._build_request(messages, stop, stream=True, **kwargs)
         v1 = V1Blocks() if self.output_version == "v1" else None
         deltas = self._client.stream(request.model, request.messages, request.parameters)
         try:
@@ -589,7 +600,7 @@ class ChatQwen(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         stream_usage = bool(kwargs.get("stream_usage", self.stream_usage))
-        request = self._build_request(messages, stop, **kwargs)
+        request = self._build_request(messages, stop, stream=True, **kwargs)
         v1 = V1Blocks() if self.output_version == "v1" else None
         deltas = self._async_client.stream(request.model, request.messages, request.parameters)
         try:

@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-import qwen_dashscope
+import qwen_dashscope._client
 from langchain_qwen import ChatQwen
 from qwen_dashscope import Timeouts
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
@@ -644,3 +644,14 @@ async def test_closing_an_astream_closes_the_connection(emulator: DashScopeEmula
     await agen.aclose()  # type: ignore[attr-defined]
     assert _busy(pool) == []
     await http.aclose()
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_several_choices_cannot_be_streamed(emulator: DashScopeEmulator, sync: bool) -> None:
+    llm = ChatQwen(model="qwen-plus", api_key=emulator.api_key, base_url=emulator.base_url)
+    with pytest.raises(ValueError, match="n=2 cannot be streamed"):
+        if sync:
+            list(llm.stream("hi", n=2))
+        else:
+            [c async for c in llm.astream("hi", n=2)]
+    assert emulator.requests == []
