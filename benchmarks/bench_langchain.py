@@ -44,7 +44,7 @@ except ImportError:  # run as a plain script
     from benchmarks._emulator import emulator_process
 
 from langchain_qwen import ChatQwen
-from qwen_dashscope import DashScopeClient
+from qwen_dashscope import DashScopeClient, GenerationChunk, Usage
 
 KEY = "sk-emulator"
 # The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
@@ -262,6 +262,50 @@ class MinimalChat(BaseChatModel):
                     yield ChatGenerationChunk(message=chunk)
 
 
+class _FloorTransport:
+    """The literal floor's own raw httpx streaming code, shaped as a transport."""
+
+    def __init__(self, http: Any, url: str) -> None:
+        self.http, self.url = http, url
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[GenerationChunk]:
+        with self.http.stream("POST", self.url, json=body(True), headers=headers(True)) as r:
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    data = json.loads(line[5:])
+                    choice = data["output"]["choices"][0]
+                    finish = choice["finish_reason"]
+                    yield GenerationChunk(
+                        data["request_id"],
+                        text=choice["message"]["content"],
+                        finish_reason=None if finish == "null" else finish,
+                        usage=Usage(1, 1, 2),
+                    )
+
+
+def measure_ideal_transport(base_url: str, streams: int) -> tuple[float, float]:
+    """ChatQwen.stream per chunk, with the real transport and with ``_FloorTransport``.
+
+    The second number bounds what any transport could reach: the adapter and langchain-core
+    run on top of the floor's own code, with no validation, retries or tool-call handling.
+    """
+    http = httpx.Client()
+    url = base_url + "/services/aigc/text-generation/generation"
+    ours = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
+    ideal = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
+    ideal.__dict__["_client"] = _FloorTransport(http, url)  # replaces the cached client
+    runs = compare(
+        {
+            "ours": lambda: sum(1 for _ in ours.stream(MESSAGES)),
+            "ideal": lambda: sum(1 for _ in ideal.stream(MESSAGES)),
+        },
+        streams,
+    )
+    http.close()
+    (ours_s, n_ours), (ideal_s, n_ideal) = runs["ours"], runs["ideal"]
+    return ours_s / n_ours, ideal_s / n_ideal
+
+
 def measure_combined(
     base_url: str, calls: int, streams: int
 ) -> list[tuple[str, float, float, float]]:
@@ -361,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         rows = measure(base_url, args.calls, args.streams)
         combined = measure_combined(base_url, args.calls, args.streams)
+        ideal = measure_ideal_transport(base_url, args.streams)
         transport = measure_transport(base_url, args.calls, args.streams)
     imports = import_cost(args.import_runs)
     imports_no_gc = import_cost(args.import_runs, gc_off=True)
@@ -402,6 +447,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {name:<38}{ours:>10.3f}{floor:>10.3f}{ours / floor:>8.2f}{target:>8.1f}x  "
             f"{'PASS' if ok else 'FAIL'}"
         )
+    stream_floor = next(floor for name, _, floor, _ in rows if name.startswith("stream"))
+    print(
+        f"  stream (ms/chunk) with the floor's own code as the transport: {ideal[1]:.3f} "
+        f"= {ideal[1] / stream_floor:.2f}x the literal floor (ours {ideal[0]:.3f})"
+    )
     print()
     print("Attribution (no targets):")
     for name, ours, raw in transport:
