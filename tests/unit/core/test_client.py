@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import json
-import textwrap
 from typing import Any
 
 import httpx
@@ -24,6 +21,7 @@ from qwen_dashscope import (
     Timeouts,
 )
 from qwen_dashscope import _client as client_module
+from tests._twins import normalized
 
 from ._mock import SSE, ChunkedStream, respond
 
@@ -381,28 +379,16 @@ async def test_embeddings_are_batched_and_ordered(sync: bool) -> None:
     assert result.usage.total_tokens == 23
 
 
-def _normalized_source(function: Any) -> str:
-    """Source with async/await removed, for comparing the sync and async twins."""
-    source = textwrap.dedent(inspect.getsource(function))
-    tree = ast.parse(source)
-    text = ast.unparse(tree)
-    for token, plain in (
-        ("async def", "def"),
-        ("async for", "for"),
-        ("async with", "with"),
-        ("await ", ""),
-        ("aiter_raw", "iter_raw"),
-        ("aread", "read"),
-        ("aclose", "close"),
-        ("asyncio.sleep", "time.sleep"),
-        ("AsyncGenerator[ServerSentEvent, None]", "Generator[ServerSentEvent, None, None]"),
-    ):
-        text = text.replace(token, plain)
-    return text
+ASYNC_NAMES = (
+    ("aiter_raw", "iter_raw"),
+    ("aread", "read"),
+    ("asyncio.sleep", "time.sleep"),
+    ("AsyncGenerator[ServerSentEvent, None]", "Generator[ServerSentEvent, None, None]"),
+)
 
 
 @pytest.mark.parametrize("name", ["_send", "_post_json", "rerank", "tokenize"])
 def test_sync_and_async_twins_match(name: str) -> None:
-    sync = _normalized_source(getattr(DashScopeClient, name))
-    async_ = _normalized_source(getattr(AsyncDashScopeClient, name))
+    sync = normalized(getattr(DashScopeClient, name), ASYNC_NAMES)
+    async_ = normalized(getattr(AsyncDashScopeClient, name), ASYNC_NAMES)
     assert sync == async_

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
-
 import pytest
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
+from tests._twins import normalized
 
-_ASYNC_TO_SYNC = (
-    ("async def", "def"),
-    ("async for", "for"),
-    ("await ", ""),
+ASYNC_NAMES = (
     ("AsyncCallbackManagerForLLMRun", "CallbackManagerForLLMRun"),
     ("AsyncIterator", "Iterator"),
     ("_async_client", "_client"),
-    ("aclose()", "close()"),
     ("def _a", "def _"),
     ("def a", "def "),
     ("self._aembed", "self._embed"),
 )
-
-
-def normalized(function: object) -> str:
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))  # type: ignore[arg-type]
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        del body[0]  # docstrings may differ
-    text = ast.unparse(tree)
-    for old, new in _ASYNC_TO_SYNC:
-        text = text.replace(old, new)
-    return ast.unparse(ast.parse(text))  # drops parentheses that only "await" needed
 
 
 @pytest.mark.parametrize(
@@ -45,4 +27,6 @@ def normalized(function: object) -> str:
     ],
 )
 def test_twins_match(cls: type, sync: str, async_: str) -> None:
-    assert normalized(getattr(cls, sync)) == normalized(getattr(cls, async_))
+    assert normalized(getattr(cls, sync), ASYNC_NAMES) == normalized(
+        getattr(cls, async_), ASYNC_NAMES
+    )
