@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._notebooks import assert_committed_without_outputs, run
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_langchain_quickstart.ipynb"
 RECIPE = {"name": "土豆烧茄子", "ingredients": ["萝卜", "土豆", "茄子"], "minutes": 25}
@@ -26,23 +25,9 @@ def _tool_names(req: Any) -> set[str]:
     return {t["function"]["name"] for t in req.tools}
 
 
-def _outputs(nb: Any) -> str:
-    text = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                text.append(output["text"])
-            elif output.get("output_type") == "error":
-                text.append("\n".join(output["traceback"]))
-    return "".join(text)
-
-
 def test_notebook_is_committed_without_outputs() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = assert_committed_without_outputs(NOTEBOOK)
     assert "萝卜、土豆、茄子" in nb.cells[3].source and "qwen-turbo" in nb.cells[3].source
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
 
 
 @pytest.mark.timeout(120)
@@ -63,14 +48,7 @@ def test_notebook_runs_against_the_emulator(emulator_env: DashScopeEmulator) -> 
     )
     emu.when(lambda r: "Recipe" in _tool_names(r), Reply.tool_calls([ToolCall("Recipe", RECIPE)]))
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb,
-        timeout=60,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    ).execute()
-    out = _outputs(nb)
+    out = run(NOTEBOOK)
 
     assert "Using DashScope at " + emu.base_url in out  # the environment reached the kernel
     assert "[emulator] 用萝卜、土豆、茄子做饭，给我个菜谱" in out  # the streamed seed recipe

@@ -11,11 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._notebooks import assert_committed_without_outputs, run
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02_llama_index_rag.ipynb"
 WARRANTY = "The TeaBot T1 has a two-year limited warranty covering the heater, motor and board."
@@ -26,22 +25,8 @@ def _is_generation(req: Any) -> bool:
     return req.endpoint in ("text-generation", "multimodal-generation")
 
 
-def _outputs(nb: Any) -> str:
-    text = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                text.append(output["text"])
-            elif output.get("output_type") == "error":
-                text.append("\n".join(output["traceback"]))
-    return "".join(text)
-
-
 def test_notebook_is_committed_without_outputs() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
+    assert_committed_without_outputs(NOTEBOOK)
 
 
 @pytest.mark.timeout(120)
@@ -61,14 +46,7 @@ def test_notebook_runs_against_the_emulator(emulator_env: DashScopeEmulator) -> 
         Reply.text(ANSWER, usage=usage),
     )
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb,
-        timeout=60,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
-    ).execute()
-    out = _outputs(nb)
+    out = run(NOTEBOOK)
 
     assert "Using DashScope at " + emu.base_url in out  # the environment reached the kernel
     assert "Indexed 5 documents" in out
