@@ -27,7 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,65 +39,19 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 try:
     from ._emulator import emulator_process
+    from ._measure import KEY, PROMPT, body, headers, interleaved
 except ImportError:  # run as a plain script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._emulator import emulator_process
+    from benchmarks._measure import KEY, PROMPT, body, headers, interleaved
 
 from langchain_qwen import ChatQwen
 from qwen_dashscope import DashScopeClient, GenerationChunk, Usage
 
-KEY = "sk-emulator"
-# The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
-PROMPT = ("Tell me about West Lake in Hangzhou and its famous causeways. " * 4)[:200]
 MESSAGES = [HumanMessage(PROMPT)]
 INVOKE_TARGET = 1.2
 STREAM_TARGET = 1.3
 IMPORT_TARGET_MS = 50.0
-
-
-def cpu_per(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """(CPU milliseconds per call, units per call) of ``fn`` after a warm-up."""
-    for _ in range(max(5, repeat // 10)):
-        fn()
-    units = 0
-    start = time.process_time()
-    for _ in range(repeat):
-        units = fn()
-    return (time.process_time() - start) / repeat * 1000, units
-
-
-ROUNDS = 5
-
-
-def compare(fns: dict[str, Callable[[], int]], repeat: int) -> dict[str, tuple[float, int]]:
-    """Median over ``ROUNDS`` interleaved rounds of ``cpu_per`` for each function (the rounds
-    alternate between the functions, so drifts of the machine hit them alike)."""
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    units: dict[str, int] = {}
-    for _ in range(ROUNDS):
-        for name, fn in fns.items():
-            ms, units[name] = cpu_per(fn, max(1, repeat // ROUNDS))
-            samples[name].append(ms)
-    return {name: (statistics.median(samples[name]), units[name]) for name in fns}
-
-
-def body(stream: bool) -> dict[str, Any]:
-    parameters: dict[str, Any] = {"result_format": "message"}
-    if stream:
-        parameters["incremental_output"] = True
-    return {
-        "model": "qwen-plus",
-        "input": {"messages": [{"role": "user", "content": PROMPT}]},
-        "parameters": parameters,
-    }
-
-
-def headers(stream: bool) -> dict[str, str]:
-    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-    if stream:
-        h["X-DashScope-SSE"] = "enable"
-        h["Accept"] = "text/event-stream"
-    return h
 
 
 def fake_model(answer: AIMessage, chunks: int) -> GenericFakeChatModel:
@@ -153,9 +107,9 @@ def measure(base_url: str, calls: int, streams: int) -> list[tuple[str, float, f
     def ours_stream() -> int:
         return sum(1 for _ in llm.stream(MESSAGES))
 
-    invokes = compare({"raw": raw_invoke, "fw": framework_invoke, "ours": ours_invoke}, calls)
+    invokes = interleaved({"raw": raw_invoke, "fw": framework_invoke, "ours": ours_invoke}, calls)
     (raw_i, _), (fw_i, _), (ours_i, _) = invokes["raw"], invokes["fw"], invokes["ours"]
-    runs = compare({"raw": raw_stream, "fw": framework_stream, "ours": ours_stream}, streams)
+    runs = interleaved({"raw": raw_stream, "fw": framework_stream, "ours": ours_stream}, streams)
     (raw_s, events), (fw_s, fw_chunks), (ours_s, chunks) = runs["raw"], runs["fw"], runs["ours"]
     http.close()
     return [
@@ -196,9 +150,9 @@ def measure_transport(base_url: str, calls: int, streams: int) -> list[tuple[str
     def core_stream() -> int:
         return sum(1 for _ in client.stream("qwen-plus", wire))
 
-    invokes = compare({"raw": raw_invoke, "core": core_invoke}, calls)
+    invokes = interleaved({"raw": raw_invoke, "core": core_invoke}, calls)
     (raw_i, _), (core_i, _) = invokes["raw"], invokes["core"]
-    runs = compare({"raw": raw_stream, "core": core_stream}, streams)
+    runs = interleaved({"raw": raw_stream, "core": core_stream}, streams)
     (raw_s, events), (core_s, chunks) = runs["raw"], runs["core"]
     http.close()
     client.close()
@@ -294,7 +248,7 @@ def measure_ideal_transport(base_url: str, streams: int) -> tuple[float, float]:
     ours = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
     ideal = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
     ideal.__dict__["_client"] = _FloorTransport(http, url)  # replaces the cached client
-    runs = compare(
+    runs = interleaved(
         {
             "ours": lambda: sum(1 for _ in ours.stream(MESSAGES)),
             "ideal": lambda: sum(1 for _ in ideal.stream(MESSAGES)),
@@ -314,14 +268,14 @@ def measure_combined(
     url = base_url + "/services/aigc/text-generation/generation"
     minimal = MinimalChat(url=url, http=http)
     llm = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
-    invokes = compare(
+    invokes = interleaved(
         {
             "min": lambda: (minimal.invoke(MESSAGES), 1)[1],
             "ours": lambda: (llm.invoke(MESSAGES), 1)[1],
         },
         calls,
     )
-    runs = compare(
+    runs = interleaved(
         {
             "min": lambda: sum(1 for _ in minimal.stream(MESSAGES)),
             "ours": lambda: sum(1 for _ in llm.stream(MESSAGES)),

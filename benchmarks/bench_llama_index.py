@@ -28,8 +28,7 @@ import json
 import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,16 +47,15 @@ from llama_index.core.llms.callbacks import llm_chat_callback
 
 try:
     from ._emulator import emulator_process
+    from ._measure import KEY, PROMPT, body, headers, interleaved
 except ImportError:  # run as a plain script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._emulator import emulator_process
+    from benchmarks._measure import KEY, PROMPT, body, headers, interleaved
 
 from llama_index_qwen import Qwen
 from qwen_dashscope import DashScopeClient
 
-KEY = "sk-emulator"
-# The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
-PROMPT = ("Tell me about West Lake in Hangzhou and its famous causeways. " * 4)[:200]
 MESSAGES = [ChatMessage(role="user", content=PROMPT)]
 CHAT_TARGET = STREAM_TARGET = 1.3
 IMPORT_TARGET_MS = 50.0
@@ -155,51 +153,6 @@ class _StubTransport:
 
     def stream(self, *args: Any, **kwargs: Any) -> Any:
         return (chunk for chunk in self.chunks)  # a generator, like the transport
-
-
-def cpu_per(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    """(CPU milliseconds per call, units per call) of ``fn``."""
-    units = 0
-    start = time.process_time()
-    for _ in range(repeat):
-        units = fn()
-    return (time.process_time() - start) / repeat * 1000, units
-
-
-def interleaved(
-    fns: dict[str, Callable[[], int]], repeat: int, rounds: int
-) -> dict[str, tuple[float, int]]:
-    """Median over ``rounds`` of each function's CPU per call, the functions taking turns
-    (so a slow phase of the machine or of the emulator hits all of them alike)."""
-    for fn in fns.values():  # warm-up: connections, caches, lazy imports
-        for _ in range(max(3, repeat // (10 * rounds))):
-            fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    units: dict[str, int] = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            ms, units[name] = cpu_per(fn, max(1, repeat // rounds))
-            samples[name].append(ms)
-    return {name: (statistics.median(samples[name]), units[name]) for name in fns}
-
-
-def body(stream: bool) -> dict[str, Any]:
-    parameters: dict[str, Any] = {"result_format": "message"}
-    if stream:
-        parameters["incremental_output"] = True
-    return {
-        "model": "qwen-plus",
-        "input": {"messages": [{"role": "user", "content": PROMPT}]},
-        "parameters": parameters,
-    }
-
-
-def headers(stream: bool) -> dict[str, str]:
-    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
-    if stream:
-        h["X-DashScope-SSE"] = "enable"
-        h["Accept"] = "text/event-stream"
-    return h
 
 
 Row = tuple[str, float, float, float]

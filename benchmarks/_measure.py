@@ -1,0 +1,59 @@
+"""Shared measurement for the adapter benchmarks: CPU per call, interleaved rounds, the raw
+request every floor is built on."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+KEY = "sk-emulator"
+# The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
+PROMPT = ("Tell me about West Lake in Hangzhou and its famous causeways. " * 4)[:200]
+
+
+def cpu_per(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """(CPU milliseconds per call, units per call) of ``fn``."""
+    units = 0
+    start = time.process_time()
+    for _ in range(repeat):
+        units = fn()
+    return (time.process_time() - start) / repeat * 1000, units
+
+
+def interleaved(
+    fns: dict[str, Callable[[], int]], repeat: int, rounds: int = 5
+) -> dict[str, tuple[float, int]]:
+    """Median over ``rounds`` of each function's CPU per call, the functions taking turns
+    (so a slow phase of the machine or of the emulator hits all of them alike)."""
+    for fn in fns.values():  # warm-up: connections, caches, lazy imports
+        for _ in range(max(3, repeat // (10 * rounds))):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    units: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            ms, units[name] = cpu_per(fn, max(1, repeat // rounds))
+            samples[name].append(ms)
+    return {name: (statistics.median(samples[name]), units[name]) for name in fns}
+
+
+def body(stream: bool) -> dict[str, Any]:
+    """The native request body of the raw floor (and of our calls)."""
+    parameters: dict[str, Any] = {"result_format": "message"}
+    if stream:
+        parameters["incremental_output"] = True
+    return {
+        "model": "qwen-plus",
+        "input": {"messages": [{"role": "user", "content": PROMPT}]},
+        "parameters": parameters,
+    }
+
+
+def headers(stream: bool) -> dict[str, str]:
+    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    if stream:
+        h["X-DashScope-SSE"] = "enable"
+        h["Accept"] = "text/event-stream"
+    return h
