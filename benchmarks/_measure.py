@@ -3,10 +3,13 @@ request every floor is built on."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 KEY = "sk-emulator"
 # The emulator echoes the prompt: ~210 characters, streamed in ~53 events of ~4 characters.
@@ -57,3 +60,20 @@ def headers(stream: bool) -> dict[str, str]:
         h["X-DashScope-SSE"] = "enable"
         h["Accept"] = "text/event-stream"
     return h
+
+
+def raw_post(http: httpx.Client, url: str) -> int:
+    """The floor's non-streaming request: a POST and ``json.loads`` of the answer."""
+    json.loads(http.post(url, json=body(False), headers=headers(False)).content)
+    return 1
+
+
+def raw_stream(http: httpx.Client, url: str) -> int:
+    """The floor's streaming request: SSE lines and ``json.loads`` of each ``data:``; events."""
+    events = 0
+    with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                json.loads(line[5:])
+                events += 1
+    return events

@@ -39,11 +39,19 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 try:
     from ._emulator import emulator_process
-    from ._measure import KEY, PROMPT, body, headers, interleaved
+    from ._measure import KEY, PROMPT, body, headers, interleaved, raw_post, raw_stream
 except ImportError:  # run as a plain script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._emulator import emulator_process
-    from benchmarks._measure import KEY, PROMPT, body, headers, interleaved
+    from benchmarks._measure import (
+        KEY,
+        PROMPT,
+        body,
+        headers,
+        interleaved,
+        raw_post,
+        raw_stream,
+    )
 
 from langchain_qwen import ChatQwen
 from qwen_dashscope import DashScopeClient, GenerationChunk, Usage
@@ -75,20 +83,6 @@ def measure(base_url: str, calls: int, streams: int) -> list[tuple[str, float, f
     http = httpx.Client()
     llm = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
 
-    def raw_invoke() -> int:
-        response = http.post(url, json=body(False), headers=headers(False))
-        json.loads(response.content)
-        return 1
-
-    def raw_stream() -> int:
-        events = 0
-        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    json.loads(line[5:])
-                    events += 1
-        return events
-
     answer = llm.invoke(MESSAGES)
     n_chunks = sum(1 for _ in llm.stream(MESSAGES))
     fake = fake_model(answer, n_chunks)
@@ -107,9 +101,13 @@ def measure(base_url: str, calls: int, streams: int) -> list[tuple[str, float, f
     def ours_stream() -> int:
         return sum(1 for _ in llm.stream(MESSAGES))
 
-    invokes = interleaved({"raw": raw_invoke, "fw": framework_invoke, "ours": ours_invoke}, calls)
+    invokes = interleaved(
+        {"raw": lambda: raw_post(http, url), "fw": framework_invoke, "ours": ours_invoke}, calls
+    )
     (raw_i, _), (fw_i, _), (ours_i, _) = invokes["raw"], invokes["fw"], invokes["ours"]
-    runs = interleaved({"raw": raw_stream, "fw": framework_stream, "ours": ours_stream}, streams)
+    runs = interleaved(
+        {"raw": lambda: raw_stream(http, url), "fw": framework_stream, "ours": ours_stream}, streams
+    )
     (raw_s, events), (fw_s, fw_chunks), (ours_s, chunks) = runs["raw"], runs["fw"], runs["ours"]
     http.close()
     return [
@@ -130,19 +128,6 @@ def measure_transport(base_url: str, calls: int, streams: int) -> list[tuple[str
     client = DashScopeClient(api_key=KEY, base_url=base_url, max_retries=0)
     wire = [{"role": "user", "content": PROMPT}]
 
-    def raw_invoke() -> int:
-        json.loads(http.post(url, json=body(False), headers=headers(False)).content)
-        return 1
-
-    def raw_stream() -> int:
-        events = 0
-        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    json.loads(line[5:])
-                    events += 1
-        return events
-
     def core_invoke() -> int:
         client.generate("qwen-plus", wire)
         return 1
@@ -150,9 +135,9 @@ def measure_transport(base_url: str, calls: int, streams: int) -> list[tuple[str
     def core_stream() -> int:
         return sum(1 for _ in client.stream("qwen-plus", wire))
 
-    invokes = interleaved({"raw": raw_invoke, "core": core_invoke}, calls)
+    invokes = interleaved({"raw": lambda: raw_post(http, url), "core": core_invoke}, calls)
     (raw_i, _), (core_i, _) = invokes["raw"], invokes["core"]
-    runs = interleaved({"raw": raw_stream, "core": core_stream}, streams)
+    runs = interleaved({"raw": lambda: raw_stream(http, url), "core": core_stream}, streams)
     (raw_s, events), (core_s, chunks) = runs["raw"], runs["core"]
     http.close()
     client.close()

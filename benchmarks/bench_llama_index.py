@@ -47,11 +47,19 @@ from llama_index.core.llms.callbacks import llm_chat_callback
 
 try:
     from ._emulator import emulator_process
-    from ._measure import KEY, PROMPT, body, headers, interleaved
+    from ._measure import KEY, PROMPT, body, headers, interleaved, raw_post, raw_stream
 except ImportError:  # run as a plain script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._emulator import emulator_process
-    from benchmarks._measure import KEY, PROMPT, body, headers, interleaved
+    from benchmarks._measure import (
+        KEY,
+        PROMPT,
+        body,
+        headers,
+        interleaved,
+        raw_post,
+        raw_stream,
+    )
 
 from llama_index_qwen import Qwen
 from qwen_dashscope import DashScopeClient
@@ -165,20 +173,6 @@ def measure(base_url: str, calls: int, streams: int, rounds: int) -> dict[str, l
     client = DashScopeClient(api_key=KEY, base_url=base_url, max_retries=0)
     wire = [{"role": "user", "content": PROMPT}]
 
-    def raw_chat() -> int:
-        response = http.post(url, json=body(False), headers=headers(False))
-        json.loads(response.content)
-        return 1
-
-    def raw_stream() -> int:
-        events = 0
-        with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    json.loads(line[5:])
-                    events += 1
-        return events
-
     answer = llm.chat(MESSAGES).message.content or ""
     pieces = [item.delta or "" for item in llm.stream_chat(MESSAGES)]
     floor_llm = FloorLLM(answer=answer, pieces=pieces)
@@ -186,7 +180,7 @@ def measure(base_url: str, calls: int, streams: int, rounds: int) -> dict[str, l
 
     chat = interleaved(
         {
-            "raw": raw_chat,
+            "raw": lambda: raw_post(http, url),
             "framework": lambda: bool(floor_llm.chat(MESSAGES)),
             "combined": lambda: bool(raw_llm.chat(MESSAGES)),
             "transport": lambda: bool(client.generate("qwen-plus", wire)),
@@ -197,7 +191,7 @@ def measure(base_url: str, calls: int, streams: int, rounds: int) -> dict[str, l
     )
     stream = interleaved(
         {
-            "raw": raw_stream,
+            "raw": lambda: raw_stream(http, url),
             "framework": lambda: sum(1 for _ in floor_llm.stream_chat(MESSAGES)),
             "combined": lambda: sum(1 for _ in raw_llm.stream_chat(MESSAGES)),
             "transport": lambda: sum(1 for _ in client.stream("qwen-plus", wire)),
