@@ -19,46 +19,15 @@ from langchain_tests.integration_tests import (
 from pydantic import BaseModel
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
+from tests._langchain_features import MODEL, ChatQwenFeatures
 
 pytestmark = pytest.mark.live
 
 
-class TestChatQwenLive(ChatModelIntegrationTests):
-    # Feature flags as in tests/integration/langchain/test_standard.py (reasons there).
-    @property
-    def chat_model_class(self) -> type[ChatQwen]:
-        return ChatQwen
-
+class TestChatQwenLive(ChatQwenFeatures, ChatModelIntegrationTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "qwen3-vl-plus"}
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "qwen-vl-max"
-
-    @property
-    def supported_usage_metadata_details(self) -> dict[str, Any]:
-        return {
-            "invoke": ["reasoning_output", "cache_read_input"],
-            "stream": ["reasoning_output", "cache_read_input"],
-        }
+        return {"model": MODEL}
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
         return _invoke(

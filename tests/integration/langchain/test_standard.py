@@ -11,16 +11,7 @@ below installs emulator rules (``emu.when(...)``) that answer those tests' promp
 model would: they check our plumbing, not a model. The same classes run against the real
 service in ``tests/live/test_langchain_live.py``.
 
-Feature flags and the standard tests they turn off:
-
-* ``supports_pdf_inputs`` / ``supports_pdf_tool_message``: DashScope chat models take no PDF
-  content (ChatQwen raises a clear ValueError for file blocks).
-* ``supports_audio_inputs``: audio goes only to the Qwen-Audio/Omni models, not to the vision
-  model under test (``qwen3-vl-plus``).
-* ``supports_image_tool_message``: DashScope tool messages must have string content.
-* ``enable_vcr_tests`` (``test_stream_time``): cassettes would record loopback traffic to an
-  emulator on a random port; the emulator already replaces recordings, and client CPU per
-  streamed chunk is measured in ``benchmarks/bench_langchain.py``.
+Feature flags (and the written reasons for those left off) are in ``tests/_langchain_features.py``.
 """
 
 from __future__ import annotations
@@ -40,9 +31,7 @@ from langchain_tests.integration_tests import (
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
 from qwen_dashscope.testing import DashScopeEmulator, RecordedRequest, Reply, ToolCall
-
-MODEL = "qwen3-vl-plus"  # a vision model with tools and hybrid thinking (off by default)
-OVERRIDE_MODEL = "qwen-vl-max"
+from tests._langchain_features import MODEL, ChatQwenFeatures
 
 # A 1x1 PNG: the image tests download a sample picture from GitHub, which the loopback-only
 # socket guard forbids; they get these bytes instead (the emulator does not look at pixels).
@@ -134,7 +123,7 @@ def _offline_image_download(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(httpx, "get", fake_get)
 
 
-class TestChatQwenStandard(ChatModelIntegrationTests):
+class TestChatQwenStandard(ChatQwenFeatures, ChatModelIntegrationTests):
     emu: DashScopeEmulator
 
     @pytest.fixture(autouse=True)
@@ -144,39 +133,8 @@ class TestChatQwenStandard(ChatModelIntegrationTests):
         yield
 
     @property
-    def chat_model_class(self) -> type[ChatQwen]:
-        return ChatQwen
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": MODEL, "base_url": self.emu.base_url, "api_key": self.emu.api_key}
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return OVERRIDE_MODEL
-
-    @property
-    def supported_usage_metadata_details(self) -> dict[str, Any]:
-        return {
-            "invoke": ["reasoning_output", "cache_read_input"],
-            "stream": ["reasoning_output", "cache_read_input"],
-        }
 
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {**self.chat_model_params, **extra}
