@@ -140,6 +140,15 @@ async def test_request_headers_and_body(sync: bool) -> None:
     assert json.loads(streamed.content)["parameters"]["incremental_output"] is True
 
 
+def test_request_bodies_are_utf8_json_with_any_parameter_keys() -> None:
+    script = Script(lambda: respond(OK))
+    client = make(script, True)
+    client.generate("qwen-plus", [{"role": "user", "content": "萝卜"}], {"bias": {101: -1.5}})
+    content = script.requests[0].content
+    assert "萝卜".encode() in content  # raw UTF-8, as the official SDK sends
+    assert json.loads(content)["parameters"]["bias"] == {"101": -1.5}
+
+
 @pytest.mark.parametrize("sync", [True, False])
 async def test_throttling_is_retried_with_backoff(sync: bool, no_sleep: list[float]) -> None:
     throttled = json.dumps(
