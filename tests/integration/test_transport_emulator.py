@@ -314,3 +314,15 @@ async def test_the_key_never_reaches_a_log_line_or_an_error(
     assert secret not in caplog.text
     assert secret not in str(info.value) and secret not in repr(info.value)
     assert secret not in repr(info.value.body)
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_tokenize(emulator: DashScopeEmulator, sync: bool) -> None:
+    messages = [{"role": "user", "content": "代码改变世界 hello"}]
+    result = await call(make(emulator, sync), "tokenize", "qwen-max", messages)
+    assert result.tokens == [*"代码改变世界", "hello"]
+    assert result.input_tokens == len(result.token_ids) == 7
+    assert result.request_id
+    assert emulator.requests[0].path == "/api/v1/tokenizer"
+    with pytest.raises(BadRequestError, match="Model not exist"):
+        await call(make(emulator, sync), "tokenize", "no-such-model", messages)

@@ -60,9 +60,12 @@ Knobs: ``DashScopeEmulator(chunk_delay=0.05)`` spaces stream events out,
 ``shuffle_embeddings=True`` returns embeddings out of order (clients must sort by
 ``text_index``), ``emu.pending`` counts unconsumed queued replies.
 
+The tokenizer (``/api/v1/tokenizer``) answers with the emulator's own tokens (as counted
+above) and stable token ids.
+
 Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, web search,
-code interpreter, partial mode, ``/think`` prompt switches, the tokenizer, files and async-task
-endpoints (404).
+code interpreter, partial mode, ``/think`` prompt switches, files and async-task endpoints
+(404).
 
 Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--any-key``,
 ``--chunk-delay``); it prints the base URLs and serves until Ctrl-C.

@@ -13,6 +13,7 @@ EndpointName = Literal[
     "text-rerank",
     "compat-chat",
     "compat-embeddings",
+    "tokenizer",
     "other",
 ]
 

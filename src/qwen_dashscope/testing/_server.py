@@ -25,16 +25,19 @@ from ._validate import GenerationPlan, plan_compat_chat, plan_native_generation
 from ._vectors import (
     EmbeddingPlan,
     RerankPlan,
+    TokenizePlan,
     compat_embedding_body,
     embedding_body,
     plan_compat_embedding,
     plan_embedding,
     plan_rerank,
+    plan_tokenize,
     rerank_body,
+    tokenize_body,
 )
 
 Predicate = Callable[[RecordedRequest], bool]
-Plan = GenerationPlan | EmbeddingPlan | RerankPlan
+Plan = GenerationPlan | EmbeddingPlan | RerankPlan | TokenizePlan
 
 PATHS: Mapping[str, EndpointName] = {
     "/api/v1/services/aigc/text-generation/generation": "text-generation",
@@ -43,6 +46,7 @@ PATHS: Mapping[str, EndpointName] = {
     "/api/v1/services/rerank/text-rerank/text-rerank": "text-rerank",
     "/compatible-mode/v1/chat/completions": "compat-chat",
     "/compatible-mode/v1/embeddings": "compat-embeddings",
+    "/api/v1/tokenizer": "tokenizer",  # not under /services (capture tokenizer.request-headers)
 }
 
 SSE_CONTENT_TYPE = "text/event-stream;charset=UTF-8"
@@ -319,6 +323,8 @@ class DashScopeEmulator:
             return plan_embedding(body, models=self.models)
         if endpoint == "compat-embeddings":
             return plan_compat_embedding(body, models=self.models)
+        if endpoint == "tokenizer":
+            return plan_tokenize(body, models=self.models)
         return plan_rerank(body, models=self.models)
 
     def _answer(
@@ -391,10 +397,15 @@ class DashScopeEmulator:
         return Outcome(headers=headers, frames=(*frames, *tail), delay=delay)
 
     def _vector_body(
-        self, request: RecordedRequest, plan: EmbeddingPlan | RerankPlan, request_id: str
+        self,
+        request: RecordedRequest,
+        plan: EmbeddingPlan | RerankPlan | TokenizePlan,
+        request_id: str,
     ) -> dict[str, Any]:
         if isinstance(plan, RerankPlan):
             return rerank_body(plan, request_id)
+        if isinstance(plan, TokenizePlan):
+            return tokenize_body(plan, request_id)
         if request.is_compat:
             return compat_embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
         return embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)

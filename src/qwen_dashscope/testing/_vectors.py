@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from ._errors import ApiError, body_invalid, empty_input, invalid, url_error
 from ._models import ModelSpec
-from ._tokens import CJK_RANGES, count_tokens
+from ._recorded import content_text
+from ._tokens import CJK_RANGES, TOKEN_RE, count_tokens
 from ._validate import MSG_TOO_SHORT, compat_model, lookup_model
 
 _FEATURE_RE = re.compile(rf"([{CJK_RANGES}]+)|((?:(?![{CJK_RANGES}])\w)+)")
@@ -318,5 +319,48 @@ def rerank_body(plan: RerankPlan, request_id: str) -> dict[str, Any]:
     return {
         "output": {"results": results},
         "usage": {"total_tokens": tokens},
+        "request_id": request_id,
+    }
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+@dataclass(frozen=True)
+class TokenizePlan:
+    text: str
+
+
+def plan_tokenize(body: Any, *, models: Mapping[str, ModelSpec]) -> TokenizePlan:
+    """Validate a ``/api/v1/tokenizer`` request (capture tokenizer.request.json)."""
+    if not isinstance(body, dict):
+        raise body_invalid()
+    spec = lookup_model(body, models)
+    if not spec.is_chat:
+        raise url_error()
+    inp = body.get("input")
+    if not isinstance(inp, dict):
+        raise empty_input()
+    messages = inp.get("messages")
+    if isinstance(messages, list) and messages:
+        if not all(isinstance(m, dict) for m in messages):
+            raise body_invalid()
+        return TokenizePlan("".join(content_text(m.get("content")) for m in messages))
+    prompt = inp.get("prompt")
+    if isinstance(prompt, str) and prompt:
+        return TokenizePlan(prompt)
+    raise invalid(MSG_TOO_SHORT)
+
+
+def tokenize_body(plan: TokenizePlan, request_id: str) -> dict[str, Any]:
+    """The emulator's tokens (see ``_tokens``) with stable ids, shaped like the capture."""
+    tokens = TOKEN_RE.findall(plan.text)
+    ids = [
+        int.from_bytes(hashlib.blake2b(t.encode(), digest_size=4).digest(), "big") % 151_643
+        for t in tokens
+    ]
+    return {
+        "output": {"token_ids": ids, "tokens": tokens},
+        "usage": {"input_tokens": len(tokens)},
         "request_id": request_id,
     }

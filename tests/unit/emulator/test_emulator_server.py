@@ -78,7 +78,7 @@ def test_compat_auth_envelope(emu: DashScopeEmulator, anon: httpx.Client) -> Non
     ("method", "path"),
     [
         ("POST", "/api/v1/services/aigc/text-generation/other"),
-        ("POST", "/api/v1/tokenizer"),
+        ("POST", "/api/v1/services/aigc/image-generation/generation"),
         ("GET", TEXT_PATH),
         ("POST", "/compatible-mode/v1/files"),
         ("POST", TEXT_PATH + "/"),

@@ -379,3 +379,17 @@ def test_compat_thinking_stream_doc(client: httpx.Client, wire_dir: Path) -> Non
     assert_same_shape(shapes(chunks[:1] + chunks[-3:-1]), shapes(capture), extra=extra)
     assert chunks[0]["choices"][0]["delta"] == capture[0]["choices"][0]["delta"]
     assert chunks[-3]["choices"][0]["delta"] == capture[-2]["choices"][0]["delta"]
+
+
+def test_tokenizer(client: httpx.Client, wire_dir: Path) -> None:
+    request = json.loads((wire_dir / "tokenizer.request.json").read_text(encoding="utf-8"))
+    capture = json.loads((wire_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    response = client.post("/api/v1/tokenizer", json=request)
+    assert response.status_code == 200
+    assert_same_shape(key_paths(response.json()), key_paths(capture))
+    output = response.json()["output"]
+    # The emulator counts one token per CJK character: "代码改变世界" is six.
+    assert output["tokens"] == list("代码改变世界")
+    assert len(output["token_ids"]) == 6 == response.json()["usage"]["input_tokens"]
+    again = client.post("/api/v1/tokenizer", json=request).json()["output"]["token_ids"]
+    assert again == output["token_ids"]  # stable ids
