@@ -14,37 +14,33 @@ LLMFactory = Callable[..., Qwen]
 EmbeddingFactory = Callable[..., QwenEmbedding]
 
 
-@pytest.fixture
-async def make_llm(emulator: DashScopeEmulator) -> AsyncIterator[LLMFactory]:
-    created: list[Qwen] = []
+async def _factory(
+    cls: type[Qwen] | type[QwenEmbedding], emulator: DashScopeEmulator
+) -> AsyncIterator[Callable[..., Any]]:
+    """Build ``cls`` pointed at the emulator (no retries); close every instance afterwards."""
+    created: list[Qwen | QwenEmbedding] = []
 
-    def factory(**kwargs: Any) -> Qwen:
+    def factory(**kwargs: Any) -> Any:
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("api_key", emulator.api_key)
         kwargs.setdefault("base_url", emulator.base_url)
-        llm = Qwen(**kwargs)
-        created.append(llm)
-        return llm
+        instance = cls(**kwargs)
+        created.append(instance)
+        return instance
 
     yield factory
-    for llm in created:
-        llm.close()
-        await llm.aclose()
+    for instance in created:
+        instance.close()
+        await instance.aclose()
+
+
+@pytest.fixture
+async def make_llm(emulator: DashScopeEmulator) -> AsyncIterator[LLMFactory]:
+    async for factory in _factory(Qwen, emulator):
+        yield factory
 
 
 @pytest.fixture
 async def make_embedding(emulator: DashScopeEmulator) -> AsyncIterator[EmbeddingFactory]:
-    created: list[QwenEmbedding] = []
-
-    def factory(**kwargs: Any) -> QwenEmbedding:
-        kwargs.setdefault("max_retries", 0)
-        kwargs.setdefault("api_key", emulator.api_key)
-        kwargs.setdefault("base_url", emulator.base_url)
-        embedding = QwenEmbedding(**kwargs)
-        created.append(embedding)
-        return embedding
-
-    yield factory
-    for embedding in created:
-        embedding.close()
-        await embedding.aclose()
+    async for factory in _factory(QwenEmbedding, emulator):
+        yield factory
