@@ -19,7 +19,7 @@ from collections.abc import Callable
 import httpx
 
 from qwen_dashscope import AsyncDashScopeClient
-from qwen_dashscope._client import default_async_http_client
+from qwen_dashscope._pools import default_async_http_client
 
 from ._emulator import emulator_process
 

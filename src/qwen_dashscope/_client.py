@@ -9,15 +9,12 @@ test compares them).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import functools
 import json
 import logging
 import platform
-import threading
 import time
-import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +32,7 @@ from ._errors import (
     ProtocolError,
     error_from_body,
 )
+from ._pools import parsed_url, shared_async_http_client, shared_http_client
 from ._request import (
     EMBEDDING_PATH,
     RERANK_PATH,
@@ -194,8 +192,8 @@ class _BaseClient:
         headers.update(self._default_headers)
         return headers
 
-    def _url(self, path: str) -> str:
-        return self.base_url + path
+    def _url(self, path: str) -> httpx.URL:
+        return parsed_url(self.base_url + path)
 
     def _error(self, status: int, body: Any, headers: Mapping[str, str]) -> APIError:
         return error_from_body(
@@ -828,78 +826,3 @@ class AsyncDashScopeClient(_BaseClient):
         body = self._tokenize_body(model, messages)
         content, headers = await self._post_json(TOKENIZER_PATH, body)
         return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
-
-
-_shared_lock = threading.Lock()
-_shared_sync: httpx.Client | None = None
-_shared_async: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, AsyncGenerator[None, None]]
-] = weakref.WeakKeyDictionary()
-
-
-def shared_http_client() -> httpx.Client:
-    """The process-wide default pool (thread-safe); timeouts and headers are per request.
-
-    Frameworks create model objects freely and never close them; one shared pool means no
-    unclosed sockets and connection reuse across instances (as langchain-openai does).
-    """
-    global _shared_sync
-    client = _shared_sync
-    if client is None or client.is_closed:
-        with _shared_lock:
-            if _shared_sync is None or _shared_sync.is_closed:
-                _shared_sync = httpx.Client(follow_redirects=False)
-            client = _shared_sync
-    return client
-
-
-@atexit.register
-def _close_shared_http_client() -> None:
-    """Close the shared pool at interpreter exit (no unclosed-socket warnings)."""
-    if _shared_sync is not None:
-        _shared_sync.close()
-
-
-def shared_async_http_client() -> httpx.AsyncClient:
-    """The default pool of the running event loop, closed when that loop shuts down."""
-    loop = asyncio.get_running_loop()
-    entry = _shared_async.get(loop)
-    if entry is None or entry[0].is_closed:
-        client = default_async_http_client()
-        _shared_async[loop] = (client, _close_at_loop_shutdown(client))
-        return client
-    return entry[0]
-
-
-def _close_at_loop_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
-    """Close ``client`` when its event loop shuts down.
-
-    Nobody closes the pooled client of a chat model (LangChain and LlamaIndex have no such
-    hook), and an unclosed aiohttp session warns when collected. An async generator started
-    on the loop is finalized by ``loop.shutdown_asyncgens()``, which ``asyncio.run`` and
-    ``asyncio.Runner`` call before closing the loop: its ``finally`` closes the client there.
-    """
-
-    async def closer() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await client.aclose()
-
-    generator = closer()
-    step = generator.asend(None)  # registers it with the running loop's asyncgen hooks
-    try:
-        step.send(None)
-    except StopIteration:
-        pass
-    return generator
-
-
-def default_async_http_client() -> httpx.AsyncClient:
-    """An AsyncClient on the aiohttp transport when available (cheaper under concurrency)."""
-    try:
-        from httpx_aiohttp import HttpxAiohttpClient
-    except ImportError:
-        return httpx.AsyncClient(follow_redirects=False)
-    client: httpx.AsyncClient = HttpxAiohttpClient(follow_redirects=False)
-    return client

@@ -26,9 +26,8 @@ USER = [{"role": "user", "content": "介绍一下杭州"}]
 
 def make(emu: DashScopeEmulator, sync: bool, **kwargs: Any) -> Any:
     kwargs.setdefault("api_key", emu.api_key)
-    if sync:
-        return DashScopeClient(base_url=emu.base_url, **kwargs)
-    return AsyncDashScopeClient(base_url=emu.base_url, **kwargs)
+    kwargs.setdefault("base_url", emu.base_url)
+    return DashScopeClient(**kwargs) if sync else AsyncDashScopeClient(**kwargs)
 
 
 async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -326,3 +325,38 @@ async def test_tokenize(emulator: DashScopeEmulator, sync: bool) -> None:
     assert emulator.requests[0].path == "/api/v1/tokenizer"
     with pytest.raises(BadRequestError, match="Model not exist"):
         await call(make(emulator, sync), "tokenize", "no-such-model", messages)
+
+
+# The service sets an Alibaba Cloud WAF cookie on answers (captures textgen-text-nosse and
+# textgen-text-stream-incremental .response-headers.txt carry this header).
+WAF_COOKIE = "acw_tc=7e3d5586-cb70-98ce-97bf-8a2ac0091c3f;path=/;HttpOnly;Max-Age=1800"
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_the_shared_pools_send_no_cookie_back(sync: bool) -> None:
+    """The default pools serve every client in the process, whatever its key: a cookie set
+    in answer to one credential is not sent with the next request (nor another key's)."""
+    message = {"role": "assistant", "content": "好"}
+    answer = {
+        "output": {"choices": [{"message": message, "finish_reason": "stop"}]},
+        "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
+        "request_id": "with-cookie",
+    }
+    with DashScopeEmulator(api_key=None) as emulator:  # any key
+        emulator.enqueue(
+            Reply.raw(
+                200,
+                json.dumps(answer).encode(),
+                {"Content-Type": "application/json", "Set-Cookie": WAF_COOKIE},
+            )
+        )
+        # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
+        base_url = emulator.base_url.replace("127.0.0.1", "localhost")
+        first = make(emulator, sync, api_key="sk-a", base_url=base_url)
+        assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
+        await call(first, "generate", "qwen-plus", USER)
+        other = make(emulator, sync, api_key="sk-b", base_url=base_url)
+        await call(other, "stream", "qwen-plus", USER)
+        later = emulator.requests[1:]
+        assert len(later) == 2
+        assert all("cookie" not in request.headers for request in later)
