@@ -31,7 +31,9 @@ from typing_extensions import Self
 
 from qwen_dashscope import (
     Timeouts,
+    check_thinking,
     get_model_capabilities,
+    reject_booleans,
     resolve_base_url,
     validate_parameters,
 )
@@ -276,7 +278,14 @@ class ChatQwen(BaseChatModel):
     """
 
     # defer_build: the pydantic schema is built on first instantiation, not at import.
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True, defer_build=True)
+    # hide_input_in_errors: a ValidationError would otherwise print the constructor's input,
+    # API key included.
+    model_config = ConfigDict(
+        populate_by_name=True,
+        arbitrary_types_allowed=True,
+        defer_build=True,
+        hide_input_in_errors=True,
+    )
 
     model: str = Field(default="qwen-plus", alias="model_name")
     """Model name, e.g. ``qwen-plus``, ``qwen-turbo``, ``qwen3-max``, ``qwen3-vl-plus``."""
@@ -345,6 +354,7 @@ class ChatQwen(BaseChatModel):
         """Unknown constructor keywords go to ``model_kwargs`` (with a warning), never lost."""
         if not isinstance(values, dict):
             return values
+        reject_booleans(values)  # before pydantic turns True into 1.0
         known: set[str] = set()
         for name, field in cls.model_fields.items():
             known.add(name)
@@ -391,17 +401,7 @@ class ChatQwen(BaseChatModel):
         Timeouts.of(self.timeout)
         if isinstance(self.max_retries, bool) or self.max_retries < 0:
             raise ValueError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
-        caps = get_model_capabilities(self.model)
-        if caps.known and caps.thinking == "none" and self.enable_thinking:
-            raise ValueError(
-                f"enable_thinking=True: {self.model!r} does not think; use a thinking model "
-                "such as qwen-plus, qwen3-max or qwq-plus"
-            )
-        if caps.thinking == "always" and self.enable_thinking is False:
-            raise ValueError(
-                f"enable_thinking=False: {self.model!r} always thinks and rejects False; "
-                "leave enable_thinking unset or use a hybrid model such as qwen-plus"
-            )
+        check_thinking(self.model, self.enable_thinking)
         return self
 
     # ---------------------------------------------------------------------- LangChain API

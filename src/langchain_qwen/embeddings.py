@@ -62,6 +62,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         arbitrary_types_allowed=True,
         protected_namespaces=(),
         defer_build=True,  # schema built on first instantiation, not at import
+        hide_input_in_errors=True,  # the constructor's input holds the API key
     )
 
     model: str = Field(default="text-embedding-v4", alias="model_name")

@@ -64,7 +64,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
     """
 
     # The schema is built on first use, not at import (import cost).
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)  # input holds the key
 
     model_name: str = Field(
         default=DEFAULT_EMBEDDING_MODEL,

@@ -27,7 +27,9 @@ from typing_extensions import override
 
 from qwen_dashscope import (
     Timeouts,
+    check_thinking,
     get_model_capabilities,
+    reject_booleans,
     validate_parameters,
 )
 
@@ -168,7 +170,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     """
 
     # The schema is built on first use, not at import (import cost).
-    model_config = ConfigDict(defer_build=True)
+    model_config = ConfigDict(defer_build=True, hide_input_in_errors=True)  # input holds the key
 
     model: str = Field(
         default=DEFAULT_MODEL,
@@ -258,6 +260,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
+        reject_booleans(kwargs)  # before pydantic turns True into 1.0
         super().__init__(model=model, api_key=resolve_api_key(api_key), **kwargs)
         check_transport(
             base_url=self.base_url,
@@ -266,6 +269,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             max_retries=self.max_retries,
         )
         validate_parameters(self._parameters({}))
+        check_thinking(self.model, self.enable_thinking)
         self._http_client = http_client
         self._async_http_client = async_http_client
 
@@ -291,7 +295,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
     # -- transport --------------------------------------------------------------------------
 
-    def _parameters(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _parameters(self, kwargs: dict[str, Any], model: str | None = None) -> dict[str, Any]:
         """DashScope ``parameters`` of one call: fields, then additional_kwargs, then kwargs."""
         params: dict[str, Any] = {}
         for name in _PARAMETER_FIELDS:
@@ -307,18 +311,18 @@ class Qwen(TransportMixin, FunctionCallingLLM):
                 "the model several times (or use qwen_dashscope.DashScopeClient for n > 1)"
             )
         if is_forced(params.get("tool_choice")):
-            self._allow_forced_tool(params)
+            self._allow_forced_tool(params, model or self.model)
         return params
 
-    def _allow_forced_tool(self, params: dict[str, Any]) -> None:
+    def _allow_forced_tool(self, params: dict[str, Any], model: str) -> None:
         # DashScope: "The tool_choice parameter does not support being set to required or
         # object in thinking mode".
-        caps = get_model_capabilities(self.model)
+        caps = get_model_capabilities(model)
         if caps.thinking == "always":
             logger.info(
                 "%s always thinks and cannot be forced to call a tool; sending "
                 "tool_choice='auto' for this call",
-                self.model,
+                model,
             )
             params["tool_choice"] = "auto"
         elif caps.thinking == "hybrid" or params.get("enable_thinking"):
@@ -328,20 +332,23 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
     def _prepare(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return to_wire_messages(messages), self._parameters(kwargs)
+    ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+        """(model, wire messages, parameters) of one call; ``model=`` picks another model."""
+        call = dict(kwargs)
+        model = str(call.pop("model", None) or self.model)
+        return model, to_wire_messages(messages), self._parameters(call, model)
 
     # -- chat (undecorated bodies: the completion entry points reuse them) -------------------
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        wire, params = self._prepare(messages, kwargs)
-        result = self._get_client().generate(self.model, wire, params)
+        model, wire, params = self._prepare(messages, kwargs)
+        result = self._get_client().generate(model, wire, params)
         return chat_response_from_result(result)
 
     def _stream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> Generator[ChatResponse, None, None]:
-        wire, params = self._prepare(messages, kwargs)
-        chunks = self._get_client().stream(self.model, wire, params)  # validates now
+        model, wire, params = self._prepare(messages, kwargs)
+        chunks = self._get_client().stream(model, wire, params)  # validates now
 
         def gen() -> Generator[ChatResponse, None, None]:
             assembler = ChatStreamAssembler()
@@ -354,15 +361,15 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         return gen()
 
     async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        wire, params = self._prepare(messages, kwargs)
-        result = await self._get_aclient().generate(self.model, wire, params)
+        model, wire, params = self._prepare(messages, kwargs)
+        result = await self._get_aclient().generate(model, wire, params)
         return chat_response_from_result(result)
 
     def _astream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> AsyncGenerator[ChatResponse, None]:
-        wire, params = self._prepare(messages, kwargs)
-        chunks = self._get_aclient().stream(self.model, wire, params)  # validates now
+        model, wire, params = self._prepare(messages, kwargs)
+        chunks = self._get_aclient().stream(model, wire, params)  # validates now
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             assembler = ChatStreamAssembler()

@@ -31,7 +31,13 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._request import check_embedding_dimension, streams_internally, validate_parameters
+from ._request import (
+    check_embedding_dimension,
+    check_thinking,
+    reject_booleans,
+    streams_internally,
+    validate_parameters,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -124,8 +130,10 @@ __all__ = [
     "Usage",
     "__version__",
     "check_embedding_dimension",
+    "check_thinking",
     "get_model_capabilities",
     "register_model",
+    "reject_booleans",
     "resolve_base_url",
     "streams_internally",
     "validate_parameters",

@@ -17,9 +17,11 @@ __all__ = [
     "TOKENIZER_PATH",
     "PreparedGeneration",
     "check_embedding_dimension",
+    "check_thinking",
     "prepare_embedding",
     "prepare_generation",
     "prepare_rerank",
+    "reject_booleans",
     "streams_internally",
     "validate_parameters",
 ]
@@ -104,6 +106,45 @@ def validate_parameters(params: Mapping[str, Any]) -> None:
                 "tool calling for structured output",
                 param="response_format",
             )
+
+
+_NUMERIC_PARAMETERS = (
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "repetition_penalty",
+    "presence_penalty",
+    "thinking_budget",
+    "n",
+    "top_logprobs",
+)
+
+
+def reject_booleans(values: Mapping[str, Any]) -> None:
+    """``True``/``False`` given for a numeric parameter, as passed to a constructor (pydantic
+    would quietly turn them into 1 and 0; ``validate_parameters`` rejects them at call time)."""
+    for name in _NUMERIC_PARAMETERS:
+        if isinstance(values.get(name), bool):
+            raise InvalidRequestError(f"{name} must be a number, got {values[name]!r}", param=name)
+
+
+def check_thinking(model: str, enable_thinking: Any) -> None:
+    """``enable_thinking`` against what the model can do, before any request."""
+    caps = get_model_capabilities(model)
+    if enable_thinking is True and caps.known and caps.thinking == "none":
+        raise InvalidRequestError(
+            f"enable_thinking=True: {model!r} does not think; use a thinking model such as "
+            "qwen-plus, qwen3-max or qwq-plus, or leave enable_thinking unset",
+            param="enable_thinking",
+        )
+    if enable_thinking is False and caps.thinking == "always":
+        raise InvalidRequestError(
+            f"enable_thinking=False: {model!r} always thinks and rejects False; leave "
+            "enable_thinking unset or use a hybrid model such as qwen-plus",
+            param="enable_thinking",
+        )
 
 
 def _valid_stop(stop: Any) -> bool:
@@ -207,6 +248,7 @@ def prepare_generation(
         )
     params = {k: v for k, v in (parameters or {}).items() if v is not None}
     validate_parameters(params)
+    check_thinking(model, params.get("enable_thinking"))
     caps = get_model_capabilities(model)
     chosen = endpoint or choose_endpoint(caps, model, messages)
     if chosen == "multimodal":

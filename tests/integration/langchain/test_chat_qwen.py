@@ -152,7 +152,14 @@ async def test_call_kwargs_override_and_stream_parameters(
 @pytest.mark.parametrize("sync", [True, False])
 @pytest.mark.parametrize(
     ("kwargs", "name"),
-    [({"temperature": 5}, "temperature"), ({"top_p": 0}, "top_p"), ({"n": 0}, "n")],
+    [
+        ({"temperature": 5}, "temperature"),
+        ({"temperature": True}, "temperature"),
+        ({"top_p": 0}, "top_p"),
+        ({"n": 0}, "n"),
+        ({"model": "qwen-max", "enable_thinking": True}, "enable_thinking"),
+        ({"model": "qwq-plus", "enable_thinking": False}, "enable_thinking"),
+    ],
 )
 async def test_out_of_range_call_values_are_rejected_before_any_request(
     emulator: DashScopeEmulator, sync: bool, kwargs: dict[str, Any], name: str

@@ -109,6 +109,19 @@ async def test_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: boo
     assert "max_tokens" not in request.parameters  # never a silent 256
 
 
+async def test_a_call_may_pick_another_model(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    llm = make_llm()
+    llm.chat(USER, model="qwen-turbo", temperature=0.3)
+    list(llm.stream_chat(USER, model="qwen-max"))
+    await llm.achat(USER, model="qwen-flash")
+    assert [r.model for r in emulator.requests] == ["qwen-turbo", "qwen-max", "qwen-flash"]
+    assert all("model" not in r.parameters for r in emulator.requests)
+    assert emulator.requests[0].parameters["temperature"] == 0.3
+    assert llm.model == "qwen-plus"
+
+
 @SYNC
 async def test_stream_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("Hello there, streaming world!", chunks=5, usage=USAGE))
@@ -491,6 +504,29 @@ async def test_images_go_to_the_multimodal_endpoint(
     assert image == {"image": expected}
     assert text == {"text": "What is this?"}
     assert response.additional_kwargs["prompt_tokens"] > 256  # the image was counted
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"temperature": 5}, "temperature"),
+        ({"temperature": True}, "temperature"),
+        ({"model": "qwen-max", "enable_thinking": True}, "enable_thinking"),
+        ({"model": "qwq-plus", "enable_thinking": False}, "enable_thinking"),
+    ],
+)
+async def test_out_of_range_call_values_fail_before_sending(
+    make_llm: LLMFactory, emulator: DashScopeEmulator, kwargs: dict[str, Any], name: str
+) -> None:
+    llm = make_llm()
+    messages = [ChatMessage(role="user", content="hi")]
+    with pytest.raises(InvalidRequestError, match=name):
+        llm.chat(messages, **kwargs)
+    with pytest.raises(InvalidRequestError, match=name):
+        await llm.achat(messages, **kwargs)
+    with pytest.raises(InvalidRequestError, match=name):
+        list(llm.stream_chat(messages, **kwargs))
+    assert emulator.requests == []
 
 
 def test_image_to_a_text_only_model_fails_before_sending(

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from qwen_dashscope import InvalidRequestError, streams_internally, validate_parameters
+from qwen_dashscope import (
+    InvalidRequestError,
+    reject_booleans,
+    streams_internally,
+    validate_parameters,
+)
 from qwen_dashscope._request import (
     GENERATION_PATHS,
     prepare_embedding,
@@ -132,6 +137,37 @@ def test_images_on_a_text_only_model_are_refused() -> None:
 def test_unknown_models_with_images_are_sent_to_the_multimodal_endpoint() -> None:
     messages = [{"role": "user", "content": [{"image": "https://x/y.png"}]}]
     assert prepare_generation("new-vl-thing", messages, stream=False).endpoint == "multimodal"
+
+
+@pytest.mark.parametrize(
+    ("model", "enable_thinking", "ok"),
+    [
+        ("qwen-max", True, False),  # never thinks
+        ("qwen-max", False, True),
+        ("qwq-plus", False, False),  # always thinks
+        ("qwq-plus", True, True),
+        ("qwen-plus", True, True),  # hybrid
+        ("qwen-plus", False, True),
+        ("some-future-model", True, True),  # unknown: the service decides
+    ],
+)
+def test_thinking_is_checked_against_the_model(model: str, enable_thinking: bool, ok: bool) -> None:
+    def prepare() -> object:
+        return prepare_generation(model, USER, {"enable_thinking": enable_thinking}, stream=True)
+
+    if ok:
+        prepare()
+        return
+    with pytest.raises(InvalidRequestError, match=model) as info:
+        prepare()
+    assert info.value.param == "enable_thinking"
+
+
+def test_booleans_for_numbers_are_caught_before_coercion() -> None:
+    reject_booleans({"temperature": 0.5, "top_k": 3, "enable_search": True})  # fine
+    with pytest.raises(InvalidRequestError) as info:
+        reject_booleans({"top_k": True})
+    assert info.value.param == "top_k"
 
 
 @pytest.mark.parametrize(

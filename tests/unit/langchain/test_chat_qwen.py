@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableBinding, RunnableSequence
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from langchain_qwen import ChatQwen
+from langchain_qwen import ChatQwen, QwenEmbeddings
 
 KEY = "sk-very-secret-0123456789"
 
@@ -123,6 +123,26 @@ def test_key_never_in_repr_str_or_dumps() -> None:
     assert KEY not in json.dumps(dumpd(llm))
     assert KEY not in repr(llm._client)
     assert KEY not in str(llm.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("cls", "bad"),
+    [
+        (ChatQwen, {"temperature": 5}),
+        (ChatQwen, {"temperature": True}),
+        (ChatQwen, {"temperature": "warm"}),
+        (ChatQwen, {"region": "mars"}),
+        (ChatQwen, {"model": "qwen-max", "enable_thinking": True}),
+        (QwenEmbeddings, {"dimensions": 7}),
+        (QwenEmbeddings, {"max_retries": -2}),
+    ],
+)
+def test_key_never_in_a_construction_error(cls: type, bad: dict[str, Any]) -> None:
+    """pydantic prints a validator's input in its errors; the input holds the key."""
+    with pytest.raises(ValueError) as info:
+        cls(api_key=KEY, **bad)
+    assert KEY not in str(info.value)
+    assert KEY not in repr(info.value)
 
 
 def test_serialization_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:

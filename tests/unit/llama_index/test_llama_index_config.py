@@ -50,6 +50,25 @@ def test_missing_key_is_a_clear_error(cls: type) -> None:
 
 
 @pytest.mark.parametrize(
+    ("cls", "bad"),
+    [
+        (Qwen, {"temperature": 5}),
+        (Qwen, {"temperature": True}),
+        (Qwen, {"temperature": "warm"}),
+        (Qwen, {"region": "mars"}),
+        (Qwen, {"model": "qwen-max", "enable_thinking": True}),
+        (QwenEmbedding, {"dimensions": 7}),
+        (QwenEmbedding, {"max_retries": -2}),
+    ],
+)
+def test_key_never_in_a_construction_error(cls: type, bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError) as info:
+        cls(api_key=KEY, **bad)
+    assert KEY not in str(info.value)
+    assert KEY not in repr(info.value)
+
+
+@pytest.mark.parametrize(
     "obj",
     [
         lambda: Qwen(api_key=KEY, temperature=0.2),
