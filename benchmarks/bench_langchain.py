@@ -41,6 +41,7 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
 
 try:
     from ._emulator import emulator_process
@@ -86,6 +87,16 @@ def fake_model(answer: AIMessage, chunks: int) -> GenericFakeChatModel:
 Row = tuple[str, float, float, float]
 
 
+class _FloorChat(ChatQwen):
+    """ChatQwen on ``_FloorTransport``."""
+
+    _floor: Any = PrivateAttr(default=None)
+
+    @property
+    def _client(self) -> Any:
+        return self._floor
+
+
 def measure(base_url: str, calls: int, streams: int) -> dict[str, list[Row]]:
     """One interleaved run per operation of: the floor's two parts (raw httpx, and
     GenericFakeChatModel), ``MinimalChat`` (the same two parts in one call), ChatQwen on the
@@ -94,8 +105,8 @@ def measure(base_url: str, calls: int, streams: int) -> dict[str, list[Row]]:
     http = httpx.Client()
     llm = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
     minimal = MinimalChat(url=url, http=http)
-    ideal = ChatQwen(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
-    ideal.__dict__["_client"] = _FloorTransport(http, url)  # replaces the cached client
+    ideal = _FloorChat(model="qwen-plus", api_key=KEY, base_url=base_url, max_retries=0)
+    ideal._floor = _FloorTransport(http, url)
 
     answer = llm.invoke(MESSAGES)
     n_chunks = sum(1 for _ in llm.stream(MESSAGES))

@@ -41,7 +41,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
 )
-from llama_index.core.bridge.pydantic import Field
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback
 
@@ -163,6 +163,15 @@ class _StubTransport:
         return (chunk for chunk in self.chunks)  # a generator, like the transport
 
 
+class _StubQwen(Qwen):
+    """Qwen on ``_StubTransport``."""
+
+    _stub: Any = PrivateAttr(default=None)
+
+    def _get_client(self) -> Any:
+        return self._stub
+
+
 Row = tuple[str, float, float, float]
 
 
@@ -204,8 +213,8 @@ def measure(base_url: str, calls: int, streams: int, rounds: int) -> dict[str, l
     # cost on top of llama-index-core's).
     result = client.generate("qwen-plus", wire)
     prebuilt = list(client.stream("qwen-plus", wire))
-    stub = Qwen(api_key=KEY, base_url=base_url)
-    stub._client = _StubTransport(result, prebuilt)  # type: ignore[assignment]
+    stub = _StubQwen(api_key=KEY, base_url=base_url)
+    stub._stub = _StubTransport(result, prebuilt)
     isolated = interleaved(
         {
             "framework_chat": lambda: bool(floor_llm.chat(MESSAGES)),

@@ -37,16 +37,31 @@ def _options(settings: ConnectionSettings) -> dict[str, Any]:
     }
 
 
-def sync_client(settings: ConnectionSettings) -> DashScopeClient:
-    """Without an injected ``http_client``, requests use the transport's shared pool."""
+SyncCache = tuple[dict[str, Any], "DashScopeClient"]
+AsyncCache = tuple[dict[str, Any], "AsyncDashScopeClient"]
+
+
+def sync_client(settings: ConnectionSettings, cached: SyncCache | None) -> SyncCache:
+    """The client for the current settings (``cached`` while they are unchanged). Without an
+    injected ``http_client``, requests use the transport's shared pool."""
     from qwen_dashscope import DashScopeClient  # loaded on first use
+    from qwen_dashscope._client import reuse_client
 
-    return DashScopeClient(http_client=settings.http_client, **_options(settings))
+    return reuse_client(
+        cached, DashScopeClient, http_client=settings.http_client, **_options(settings)
+    )
 
 
-def async_client(settings: ConnectionSettings, **extra: Any) -> AsyncDashScopeClient:
+def async_client(
+    settings: ConnectionSettings, cached: AsyncCache | None, **extra: Any
+) -> AsyncCache:
     from qwen_dashscope import AsyncDashScopeClient
+    from qwen_dashscope._client import reuse_client
 
-    return AsyncDashScopeClient(
-        http_client=settings.http_async_client, **_options(settings), **extra
+    return reuse_client(
+        cached,
+        AsyncDashScopeClient,
+        http_client=settings.http_async_client,
+        **_options(settings),
+        **extra,
     )

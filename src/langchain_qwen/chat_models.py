@@ -6,7 +6,6 @@ import json
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -26,7 +25,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from qwen_dashscope import (
@@ -38,7 +37,7 @@ from qwen_dashscope import (
     validate_parameters,
 )
 
-from ._clients import async_client, sync_client
+from ._clients import AsyncCache, SyncCache, async_client, sync_client
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_wire
 
 if TYPE_CHECKING:
@@ -343,6 +342,10 @@ class ChatQwen(BaseChatModel):
     """An ``httpx.Client`` to send sync requests with (proxies, mTLS, transports)."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` to send async requests with."""
+
+    # The transport clients, each with the settings it was built from (see ``_clients``).
+    _sync_transport: SyncCache | None = PrivateAttr(default=None)
+    _async_transport: AsyncCache | None = PrivateAttr(default=None)
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other DashScope ``parameters`` (``n``, ``logprobs``, ``top_logprobs``,
     ``vl_high_resolution_images``, ...), sent as is."""
@@ -471,13 +474,15 @@ class ChatQwen(BaseChatModel):
         )
 
     # ---------------------------------------------------------------------- clients
-    @cached_property
+    @property
     def _client(self) -> DashScopeClient:
-        return sync_client(self)
+        self._sync_transport = sync_client(self, self._sync_transport)
+        return self._sync_transport[1]
 
-    @cached_property
+    @property
     def _async_client(self) -> AsyncDashScopeClient:
-        return async_client(self)
+        self._async_transport = async_client(self, self._async_transport)
+        return self._async_transport[1]
 
     # ---------------------------------------------------------------------- payload
     def _build_request(

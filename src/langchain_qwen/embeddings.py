@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import httpx
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
 from qwen_dashscope import (
+    InvalidRequestError,
     Timeouts,
     check_embedding_dimension,
     get_model_capabilities,
     resolve_base_url,
 )
 
-from ._clients import async_client, sync_client
+from ._clients import AsyncCache, SyncCache, async_client, sync_client
 
 if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
@@ -96,6 +97,10 @@ class QwenEmbeddings(BaseModel, Embeddings):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` for async requests."""
 
+    # The transport clients, each with the settings it was built from (see ``_clients``).
+    _sync_transport: SyncCache | None = PrivateAttr(default=None)
+    _async_transport: AsyncCache | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _validate(self) -> Self:
         caps = get_model_capabilities(self.model)
@@ -115,13 +120,17 @@ class QwenEmbeddings(BaseModel, Embeddings):
             raise ValueError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
         return self
 
-    @cached_property
+    @property
     def _client(self) -> DashScopeClient:
-        return sync_client(self)
+        self._sync_transport = sync_client(self, self._sync_transport)
+        return self._sync_transport[1]
 
-    @cached_property
+    @property
     def _async_client(self) -> AsyncDashScopeClient:
-        return async_client(self, embedding_concurrency=self.max_concurrency)
+        self._async_transport = async_client(
+            self, self._async_transport, embedding_concurrency=self.max_concurrency
+        )
+        return self._async_transport[1]
 
     def _embed(self, texts: list[str], text_type: str) -> list[list[float]]:
         if not texts:
@@ -149,7 +158,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents (``text_type="document"``), in input order."""
-        return self._embed(list(texts), "document")
+        return self._embed(_text_list(texts), "document")
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a search query (``text_type="query"``)."""
@@ -157,8 +166,18 @@ class QwenEmbeddings(BaseModel, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents with concurrent batches (at most ``max_concurrency``)."""
-        return await self._aembed(list(texts), "document")
+        return await self._aembed(_text_list(texts), "document")
 
     async def aembed_query(self, text: str) -> list[float]:
         """Embed a search query."""
         return (await self._aembed([text], "query"))[0]
+
+
+def _text_list(texts: Iterable[str]) -> list[str]:
+    if isinstance(texts, str):  # list("abc") would embed each character
+        raise InvalidRequestError(
+            "texts must be a list of strings, not one string: use embed_query(text) or "
+            "embed_documents([text])",
+            param="texts",
+        )
+    return list(texts)

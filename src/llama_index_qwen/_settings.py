@@ -72,13 +72,15 @@ def check_transport(
 class TransportMixin:
     """Lazily built transport clients, shared by ``Qwen`` and ``QwenEmbedding``.
 
-    The pydantic classes declare ``_client``, ``_aclient``, ``_http_client`` and
-    ``_async_http_client`` as private attributes and the connection fields this reads.
+    The pydantic classes declare ``_sync_transport``, ``_async_transport``, ``_http_client``
+    and ``_async_http_client`` as private attributes and the connection fields this reads.
+    Each transport is kept with the settings it was built from, and rebuilt when they change
+    (``model_copy(update=...)``, attribute assignment).
     """
 
     if TYPE_CHECKING:  # declared by the pydantic classes; not fields of this mixin
-        _client: DashScopeClient | None
-        _aclient: AsyncDashScopeClient | None
+        _sync_transport: tuple[dict[str, Any], DashScopeClient] | None
+        _async_transport: tuple[dict[str, Any], AsyncDashScopeClient] | None
         _http_client: httpx.Client | None
         _async_http_client: httpx.AsyncClient | None
         api_key: SecretStr | None
@@ -101,28 +103,37 @@ class TransportMixin:
         )
 
     def _get_client(self) -> DashScopeClient:
-        if self._client is None:
-            from qwen_dashscope import DashScopeClient  # loaded on first use
+        from qwen_dashscope import DashScopeClient  # loaded on first use
+        from qwen_dashscope._client import reuse_client
 
-            self._client = DashScopeClient(http_client=self._http_client, **self._client_kwargs())
-        return self._client
+        self._sync_transport = reuse_client(
+            self._sync_transport,
+            DashScopeClient,
+            http_client=self._http_client,
+            **self._client_kwargs(),
+        )
+        return self._sync_transport[1]
 
     def _get_aclient(self) -> AsyncDashScopeClient:
-        if self._aclient is None:
-            from qwen_dashscope import AsyncDashScopeClient
+        from qwen_dashscope import AsyncDashScopeClient
+        from qwen_dashscope._client import reuse_client
 
-            self._aclient = AsyncDashScopeClient(
-                http_client=self._async_http_client, **self._client_kwargs()
-            )
-        return self._aclient
+        self._async_transport = reuse_client(
+            self._async_transport,
+            AsyncDashScopeClient,
+            http_client=self._async_http_client,
+            **self._client_kwargs(),
+        )
+        return self._async_transport[1]
 
     def close(self) -> None:
         """Close the sync transport (an injected ``http_client``; the shared pool stays)."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._sync_transport is not None:
+            self._sync_transport[1].close()
+            self._sync_transport = None
 
     async def aclose(self) -> None:
         """Close the async transport (an injected client; the per-loop pool closes itself)."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
+        if self._async_transport is not None:
+            await self._async_transport[1].aclose()
+            self._async_transport = None

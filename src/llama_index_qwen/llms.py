@@ -246,8 +246,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         description="Override of whether the model calls tools (default: the capability table).",
     )
 
-    _client: DashScopeClient | None = PrivateAttr(default=None)
-    _aclient: AsyncDashScopeClient | None = PrivateAttr(default=None)
+    _sync_transport: tuple[dict[str, Any], DashScopeClient] | None = PrivateAttr(default=None)
+    _async_transport: tuple[dict[str, Any], AsyncDashScopeClient] | None = PrivateAttr(default=None)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
 

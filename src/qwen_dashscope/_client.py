@@ -16,7 +16,7 @@ import logging
 import platform
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -61,7 +61,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
 
-__all__ = ["AsyncDashScopeClient", "DashScopeClient"]
+__all__ = ["AsyncDashScopeClient", "DashScopeClient", "reuse_client"]
 
 logger = logging.getLogger("qwen_dashscope")
 
@@ -826,3 +826,19 @@ class AsyncDashScopeClient(_BaseClient):
         body = self._tokenize_body(model, messages)
         content, headers = await self._post_json(TOKENIZER_PATH, body)
         return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
+
+
+_C = TypeVar("_C", DashScopeClient, AsyncDashScopeClient)
+
+
+def reuse_client(
+    cached: tuple[dict[str, Any], _C] | None, factory: Callable[..., _C], **options: Any
+) -> tuple[dict[str, Any], _C]:
+    """``cached`` while it was built from these same options, else ``factory(**options)``.
+
+    Model objects keep their client this way, so a changed setting (``model_copy(update=...)``,
+    attribute assignment) gets a new client instead of the old connection settings.
+    """
+    if cached is not None and cached[0] == options:
+        return cached
+    return options, factory(**options)

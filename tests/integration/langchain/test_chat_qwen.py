@@ -19,10 +19,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.tools import tool
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 import qwen_dashscope._client
-from langchain_qwen import ChatQwen
+from langchain_qwen import ChatQwen, QwenEmbeddings
 from qwen_dashscope import Timeouts
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
 
@@ -662,3 +662,44 @@ async def test_several_choices_cannot_be_streamed(emulator: DashScopeEmulator, s
         else:
             [c async for c in llm.astream("hi", n=2)]
     assert emulator.requests == []
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_a_copy_with_other_settings_uses_them(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    llm = make(emulator)
+    await invoke(llm, "hi", sync)
+    with DashScopeEmulator(api_key="sk-other") as other:
+        update = {"base_url": other.base_url, "api_key": SecretStr("sk-other")}
+        copy = llm.model_copy(update=update)
+        await invoke(copy, "hi", sync)
+        assert len(other.requests) == 1
+        await invoke(llm, "hi", sync)  # the original keeps its own settings
+        assert len(emulator.requests) == 2
+        llm.base_url = other.base_url  # assignment too
+        llm.api_key = SecretStr("sk-other")
+        await invoke(llm, "hi", sync)
+        assert len(other.requests) == 2
+
+
+async def test_async_calls_never_touch_the_sync_transport(
+    emulator: DashScopeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real async for ainvoke/abatch/astream (and embeddings), not sync calls in threads."""
+
+    def sync_transport(self: Any) -> None:
+        raise AssertionError("an async call used the sync transport")
+
+    monkeypatch.setattr(ChatQwen, "_client", property(sync_transport))
+    monkeypatch.setattr(QwenEmbeddings, "_client", property(sync_transport))
+    llm = make(emulator)
+    assert (await llm.ainvoke("hi")).content
+    assert len(await llm.abatch(["a", "b"])) == 2
+    assert [chunk async for chunk in llm.astream("hi")]
+    assert (await make(emulator, streaming=True).ainvoke("hi")).content
+    embeddings = QwenEmbeddings(base_url=emulator.base_url, api_key=emulator.api_key)
+    assert len(await embeddings.aembed_documents([f"t{i}" for i in range(12)])) == 12
+    assert await embeddings.aembed_query("杭州")
+    with pytest.raises(AssertionError, match="sync transport"):
+        llm.invoke("hi")  # the patch is really in the way of sync calls

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 import qwen_dashscope
 from langchain_qwen import QwenEmbeddings
@@ -76,6 +77,39 @@ async def test_v2_uses_its_own_limit_and_no_dimension(
     assert len(vectors) == 23 and len(vectors[0]) == 1536
     assert [len(r.body["input"]["texts"]) for r in emulator.requests] == [23]
     assert "dimension" not in emulator.requests[0].parameters
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_v2_splits_at_25(emulator: DashScopeEmulator, sync: bool) -> None:
+    texts = [f"文档 {i}" for i in range(30)]
+    vectors = await embed_documents(make(emulator, model="text-embedding-v2"), texts, sync)
+    assert len(vectors) == 30
+    assert sorted(len(r.body["input"]["texts"]) for r in emulator.requests) == [5, 25]
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_one_string_is_not_embedded_letter_by_letter(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    with pytest.raises(ValueError, match="embed_query"):
+        await embed_documents(make(emulator), "杭州西湖", sync)  # type: ignore[arg-type]
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("sync", [True, False])
+async def test_a_copy_with_other_settings_uses_them(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    model = make(emulator)
+    await embed_query(model, "杭州", sync)
+    with DashScopeEmulator(api_key="sk-other") as other:
+        copy = model.model_copy(
+            update={"base_url": other.base_url, "api_key": SecretStr("sk-other")}
+        )
+        assert await embed_query(copy, "杭州", sync)
+        assert len(other.requests) == 1
+        await embed_query(model, "杭州", sync)
+        assert len(emulator.requests) == 2
 
 
 @pytest.mark.parametrize("sync", [True, False])

@@ -294,26 +294,44 @@ async def test_as_structured_llm(make_llm: LLMFactory, emulator: DashScopeEmulat
 # -- callbacks and memory -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["chat", "stream_chat", "complete", "astream_complete"])
+ENTRY_POINTS = (
+    "chat",
+    "stream_chat",
+    "complete",
+    "stream_complete",
+    "achat",
+    "astream_chat",
+    "acomplete",
+    "astream_complete",
+)
+
+
+async def _call(llm: Any, kind: str) -> None:
+    """One call through an entry point, consumed to the end."""
+    arg: Any = "count me" if "complete" in kind else [ChatMessage(role="user", content="count me")]
+    result = getattr(llm, kind)(arg)
+    if kind.startswith("a"):
+        result = await result
+    if "stream" in kind:
+        if kind.startswith("a"):
+            async for _ in result:
+                pass
+        else:
+            for _ in result:
+                pass
+
+
+@pytest.mark.parametrize("kind", ENTRY_POINTS)
 async def test_token_counting_handler_reports_the_services_counts(
     make_llm: LLMFactory, emulator: DashScopeEmulator, kind: str
 ) -> None:
+    """Every entry point runs through the framework's callback decorators."""
     counter = TokenCountingHandler()
     llm = make_llm(callback_manager=CallbackManager([counter]))
     emulator.enqueue(
         Reply.text("Counted answer.", usage={"input_tokens": 1234, "output_tokens": 56})
     )
-    messages = [ChatMessage(role="user", content="count me")]
-    if kind == "chat":
-        llm.chat(messages)
-    elif kind == "stream_chat":
-        for _ in llm.stream_chat(messages):
-            pass
-    elif kind == "complete":
-        llm.complete("count me")
-    else:
-        async for _ in await llm.astream_complete("count me"):
-            pass
+    await _call(llm, kind)
     assert counter.prompt_llm_token_count == 1234
     assert counter.completion_llm_token_count == 56
     assert counter.total_llm_token_count == 1290
@@ -341,3 +359,25 @@ async def test_chat_memory_buffer_sized_from_context_window(
 ) -> None:
     memory = ChatMemoryBuffer.from_defaults(llm=make_llm(**kwargs))
     assert memory.token_limit == int(window * 0.75)
+
+
+@pytest.mark.parametrize("kind", [k for k in ENTRY_POINTS if k.startswith("a")])
+async def test_async_entry_points_never_touch_the_sync_transport(
+    make_llm: LLMFactory,
+    make_embedding: EmbeddingFactory,
+    emulator: DashScopeEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """Real async, not sync calls wrapped in threads."""
+
+    def sync_transport(self: Any) -> None:
+        raise AssertionError("an async entry point used the sync transport")
+
+    for cls in (Qwen, QwenEmbedding):
+        monkeypatch.setattr(cls, "_get_client", sync_transport)
+    await _call(make_llm(), kind)
+    assert len(emulator.requests) == 1
+    embedding = make_embedding()
+    assert await embedding.aget_query_embedding("杭州")
+    assert len(await embedding.aget_text_embedding_batch([f"t{i}" for i in range(12)])) == 12

@@ -23,9 +23,9 @@ from llama_index.core.base.llms.types import (
     ToolCallBlock,
 )
 from llama_index.core.tools import FunctionTool
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-from llama_index_qwen import Qwen
+from llama_index_qwen import Qwen, QwenEmbedding
 from qwen_dashscope import (
     APIConnectionError,
     AuthenticationError,
@@ -673,6 +673,26 @@ def test_transport_settings_reach_the_clients(
         assert client.max_retries == 5
         assert client.timeouts.read == 7
         assert client.base_url == emulator.base_url
+    singapore = "https://dashscope-intl.aliyuncs.com/api/v1"
+    for obj in (
+        make_llm(base_url=None, region="singapore"),
+        QwenEmbedding(api_key="k", region="singapore"),
+    ):
+        assert obj._get_client().base_url == obj._get_aclient().base_url == singapore
+
+
+async def test_a_copy_with_other_settings_uses_them(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    llm = make_llm()
+    llm.chat(USER)
+    with DashScopeEmulator(api_key="sk-other") as other:
+        copy = llm.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
+        copy.chat(USER)
+        await copy.achat(USER)
+        assert len(other.requests) == 2
+        llm.chat(USER)  # the original keeps its own settings
+        assert len(emulator.requests) == 2
 
 
 @SYNC
