@@ -31,6 +31,7 @@ from typing_extensions import Self
 from qwen_dashscope import (
     Timeouts,
     check_thinking,
+    check_tool_names,
     get_model_capabilities,
     reject_booleans,
     resolve_base_url,
@@ -661,8 +662,7 @@ class ChatQwen(BaseChatModel):
         """
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         names = [_tool_name(t) for t in formatted]
-        if "search" in names:
-            raise ValueError("DashScope does not allow a tool named 'search'; rename the tool")
+        check_tool_names(names)
         choice = _map_tool_choice(tool_choice, names)
         if _forces_tool(choice):
             model, thinking = self._effective_thinking(kwargs)

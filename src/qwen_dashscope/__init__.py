@@ -34,6 +34,7 @@ from ._errors import (
 from ._request import (
     check_embedding_dimension,
     check_thinking,
+    check_tool_names,
     reject_booleans,
     streams_internally,
     validate_parameters,
@@ -131,6 +132,7 @@ __all__ = [
     "__version__",
     "check_embedding_dimension",
     "check_thinking",
+    "check_tool_names",
     "get_model_capabilities",
     "register_model",
     "reject_booleans",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ __all__ = [
     "PreparedGeneration",
     "check_embedding_dimension",
     "check_thinking",
+    "check_tool_names",
     "prepare_embedding",
     "prepare_generation",
     "prepare_rerank",
@@ -128,6 +129,25 @@ def reject_booleans(values: Mapping[str, Any]) -> None:
     for name in _NUMERIC_PARAMETERS:
         if isinstance(values.get(name), bool):
             raise InvalidRequestError(f"{name} must be a number, got {values[name]!r}", param=name)
+
+
+def check_tool_names(names: Collection[Any]) -> None:
+    """Tool names the service refuses (§ tools: "Tool names are not allowed to be [search]")."""
+    if "search" in names:
+        raise InvalidRequestError(
+            "DashScope does not allow a tool named 'search' (the name is reserved for its own "
+            "web search; use enable_search for that); rename the tool",
+            param="tools",
+        )
+
+
+def _tool_names(tools: Any) -> list[Any]:
+    if not isinstance(tools, list):
+        return []
+    return [
+        tool.get("function", {}).get("name") if isinstance(tool, Mapping) else None
+        for tool in tools
+    ]
 
 
 def check_thinking(model: str, enable_thinking: Any) -> None:
@@ -249,6 +269,7 @@ def prepare_generation(
     params = {k: v for k, v in (parameters or {}).items() if v is not None}
     validate_parameters(params)
     check_thinking(model, params.get("enable_thinking"))
+    check_tool_names(_tool_names(params.get("tools")))
     caps = get_model_capabilities(model)
     chosen = endpoint or choose_endpoint(caps, model, messages)
     if chosen == "multimodal":

@@ -242,5 +242,7 @@ def result_from_response(response: dict[str, Any]) -> GenerationResult:
     accumulator = StreamAccumulator(incremental=True)
     accumulator.feed(response)
     result = accumulator.result()
+    if result.finish_reason is None:  # never hand out an empty or cut-off answer as complete
+        raise _malformed(response, accumulator.request_id, "an answer without a finish_reason")
     result.raw = response
     return result

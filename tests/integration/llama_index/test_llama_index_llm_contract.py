@@ -529,6 +529,18 @@ async def test_out_of_range_call_values_fail_before_sending(
     assert emulator.requests == []
 
 
+def test_a_tool_named_search_fails_before_sending(
+    make_llm: LLMFactory, emulator: DashScopeEmulator
+) -> None:
+    def search(query: str) -> str:
+        """Look something up."""
+        return query
+
+    with pytest.raises(InvalidRequestError, match="named 'search'"):
+        make_llm().chat_with_tools([FunctionTool.from_defaults(fn=search)], "find it")
+    assert emulator.requests == []
+
+
 def test_image_to_a_text_only_model_fails_before_sending(
     make_llm: LLMFactory, emulator: DashScopeEmulator, tmp_path: Path
 ) -> None:

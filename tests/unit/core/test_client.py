@@ -318,6 +318,16 @@ async def test_protocol_errors(sync: bool) -> None:
         await generate(make(Script(lambda: respond(b"<html>gateway</html>")), sync))
     with pytest.raises(ProtocolError):
         await stream(make(Script(lambda: respond(b"data:{not json}\n\n", content_type=SSE)), sync))
+    # A 200 without an answer, or with one that never finished, is never an empty result.
+    unfinished = {"message": {"role": "assistant", "content": "半句"}, "finish_reason": "null"}
+    for body in (
+        {"request_id": "r3", "output": {}},
+        {"request_id": "r4", "output": {"choices": [unfinished]}},
+    ):
+        answer = json.dumps(body).encode()
+        with pytest.raises(ProtocolError, match="finish_reason") as info:
+            await generate(make(Script(lambda answer=answer: respond(answer)), sync))
+        assert info.value.request_id == body["request_id"]
 
 
 @pytest.mark.parametrize("sync", [True, False])

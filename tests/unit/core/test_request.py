@@ -163,6 +163,16 @@ def test_thinking_is_checked_against_the_model(model: str, enable_thinking: bool
     assert info.value.param == "enable_thinking"
 
 
+def test_a_tool_named_search_is_refused_before_sending() -> None:
+    def tool(name: str) -> dict[str, Any]:
+        return {"type": "function", "function": {"name": name, "parameters": {}}}
+
+    prepare_generation("qwen-plus", USER, {"tools": [tool("web_lookup")]}, stream=False)
+    with pytest.raises(InvalidRequestError, match="named 'search'") as info:
+        prepare_generation("qwen-plus", USER, {"tools": [tool("a"), tool("search")]}, stream=True)
+    assert info.value.param == "tools"
+
+
 def test_booleans_for_numbers_are_caught_before_coercion() -> None:
     reject_booleans({"temperature": 0.5, "top_k": 3, "enable_search": True})  # fine
     with pytest.raises(InvalidRequestError) as info:
