@@ -8,6 +8,7 @@ No I/O here; everything is table-tested in ``tests/unit/langchain/test_convert.p
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,27 @@ _SKIPPED_BLOCKS = frozenset(
     }
 )
 _MEDIA = ("image", "video", "audio")
+_MEDIA_BLOCKS = frozenset({*_MEDIA, "image_url", "video_url", "input_audio", "file"})
+# Provider-side activity recorded in another provider's assistant messages (OpenAI Responses
+# built-in tool items, Anthropic server tools, v1 ``non_standard``): DashScope takes no such
+# input. They are left out, with a warning; the message's text and tool_calls are sent.
+_PROVIDER_SIDE = frozenset(
+    {
+        "function_call",  # OpenAI Responses; the call itself is in AIMessage.tool_calls
+        "server_tool_use",
+        "web_search_call",
+        "file_search_call",
+        "code_interpreter_call",
+        "computer_call",
+        "image_generation_call",
+        "mcp_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+        "non_standard",
+    }
+)
+
+logger = logging.getLogger("langchain_qwen")
 
 
 # --------------------------------------------------------------------------------- input
@@ -195,12 +217,42 @@ def _tool_result_text(content: Any) -> str:
     """ToolMessage / tool_result content -> the string DashScope requires."""
     if isinstance(content, str):
         return content
+    if isinstance(content, Sequence) and any(
+        isinstance(b, Mapping) and b.get("type") in _MEDIA_BLOCKS for b in content
+    ):
+        raise ValueError(
+            "a tool result holds media, but DashScope tool results are text: put the image "
+            "(or audio, video, file) in a HumanMessage after the ToolMessage"
+        )
     if isinstance(content, Sequence) and all(
         isinstance(b, str) or (isinstance(b, Mapping) and b.get("type") == "text") for b in content
     ):
         return "".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content)
     # Deterministic serialization of structured results (same input -> same bytes).
     return json.dumps(content, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _assistant_content(content: str | list[Any]) -> str | list[Any]:
+    """An assistant message's content without other providers' server-side blocks."""
+    if isinstance(content, str):
+        return content
+    kept: list[Any] = []
+    left_out: set[str] = set()
+    for block in content:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "refusal":  # OpenAI: the refusal is what the model said
+            kept.append({"type": "text", "text": block.get("refusal") or ""})
+        elif isinstance(kind, str) and (kind in _PROVIDER_SIDE or kind.endswith("_tool_result")):
+            left_out.add(kind)
+        else:
+            kept.append(block)
+    if left_out:
+        logger.warning(
+            "an assistant message's %s blocks were left out: DashScope takes no such input "
+            "(its text and tool_calls are sent)",
+            ", ".join(sorted(left_out)),
+        )
+    return kept
 
 
 def _human_to_wire(message: BaseMessage) -> list[dict[str, Any]]:
@@ -233,7 +285,7 @@ def message_to_wire(message: BaseMessage) -> list[dict[str, Any]]:
     if isinstance(message, AIMessage):
         wire: dict[str, Any] = {
             "role": "assistant",
-            "content": _text_only(message.content, "assistant"),
+            "content": _text_only(_assistant_content(message.content), "assistant"),
         }
         calls = [_wire_tool_call(tc) for tc in message.tool_calls]
         calls += [_wire_tool_call(tc) for tc in message.invalid_tool_calls]

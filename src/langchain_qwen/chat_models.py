@@ -127,6 +127,11 @@ def _map_tool_choice(tool_choice: Any, names: Sequence[str]) -> Any:
     if tool_choice is None or tool_choice in ("auto", "none"):
         return tool_choice
     if tool_choice is True or tool_choice in _FORCING_CHOICES:
+        if not names:
+            raise ValueError(
+                f"tool_choice={tool_choice!r} forces a tool call, but no tools were given; "
+                "pass the tools to bind_tools, or leave tool_choice unset"
+            )
         if len(names) == 1:
             return {"type": "function", "function": {"name": names[0]}}
         return "required"

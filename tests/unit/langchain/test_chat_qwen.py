@@ -274,6 +274,9 @@ def test_bind_tools_rejects_bad_choices() -> None:
         ChatQwen().bind_tools([Weather], tool_choice="nope")
     with pytest.raises(ValueError, match="named 'search'"):
         ChatQwen().bind_tools([{"name": "search", "parameters": {}}])
+    for forcing in ("any", "required", True):
+        with pytest.raises(ValueError, match="no tools were given"):
+            ChatQwen().bind_tools([], tool_choice=forcing)
 
 
 @pytest.mark.parametrize("choice", ["any", "required", "Weather", True])

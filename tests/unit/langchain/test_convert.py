@@ -172,6 +172,34 @@ MESSAGE_CASES: list[tuple[str, BaseMessage, list[dict[str, Any]]]] = [
         [{"role": "assistant", "content": "Let me check", "tool_calls": [WIRE_CALL]}],
     ),
     (
+        "assistant from the OpenAI Responses API: function_call item and refusal",
+        AIMessage(
+            [
+                {"type": "refusal", "refusal": "I can't share that. "},
+                {
+                    "type": "function_call",
+                    "name": "get_weather",
+                    "arguments": '{"city": "杭州"}',
+                    "call_id": "call_1",
+                    "id": "fc_1",
+                },
+            ],
+            tool_calls=[CALL],
+        ),
+        [{"role": "assistant", "content": "I can't share that. ", "tool_calls": [WIRE_CALL]}],
+    ),
+    (
+        "assistant anthropic server tools (web search) left out",
+        AIMessage(
+            [
+                {"type": "server_tool_use", "id": "srv_1", "name": "web_search", "input": {}},
+                {"type": "web_search_tool_result", "tool_use_id": "srv_1", "content": []},
+                {"type": "text", "text": "西湖很美。"},
+            ]
+        ),
+        [{"role": "assistant", "content": "西湖很美。"}],
+    ),
+    (
         "assistant anthropic thinking block dropped",
         AIMessage(
             [
@@ -279,12 +307,30 @@ def test_message_to_wire(case: str, message: BaseMessage, expected: list[dict[st
         (HumanMessage([{"type": "image", "file_id": "file-1"}]), "file ids"),
         (HumanMessage([{"type": "mystery"}]), "unsupported content block"),
         (AIMessage([{"type": "image", "url": URL}]), "assistant messages can only contain text"),
+        (
+            ToolMessage(
+                [{"type": "image", "base64": B64, "mime_type": "image/png"}], tool_call_id="c"
+            ),
+            "HumanMessage after the ToolMessage",
+        ),
         (FunctionMessage(name="f", content="x"), "FunctionMessage is not supported"),
     ],
 )
 def test_message_to_wire_rejects_clearly(message: BaseMessage, error: str) -> None:
     with pytest.raises(ValueError, match=error):
         messages_to_wire([message])
+
+
+def test_left_out_blocks_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    message = AIMessage(
+        [
+            {"type": "non_standard", "value": {"x": 1}},
+            {"type": "code_execution_tool_result", "tool_use_id": "s", "content": {}},
+            {"type": "text", "text": "ok"},
+        ]
+    )
+    assert messages_to_wire([message]) == [{"role": "assistant", "content": "ok"}]
+    assert "code_execution_tool_result, non_standard blocks were left out" in caplog.text
 
 
 USAGE_CASES = [
