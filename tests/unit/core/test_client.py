@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -411,3 +412,27 @@ def test_sync_and_async_twins_match(name: str) -> None:
     sync = normalized(getattr(DashScopeClient, name), ASYNC_NAMES)
     async_ = normalized(getattr(AsyncDashScopeClient, name), ASYNC_NAMES)
     assert sync == async_
+
+
+async def test_async_embedding_batches_run_concurrently_within_the_bound() -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)  # let the other batches start
+        in_flight -= 1
+        texts = json.loads(request.content)["input"]["texts"]
+        items = [{"text_index": i, "embedding": [0.5]} for i in range(len(texts))]
+        body = {"output": {"embeddings": items}, "usage": {"total_tokens": 1}, "request_id": "e"}
+        return httpx.Response(200, json=body)
+
+    texts = [f"t{i}" for i in range(60)]  # 6 batches of 10
+    for bound in (1, 3):
+        peak = 0
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = AsyncDashScopeClient(api_key="k", http_client=http, embedding_concurrency=bound)
+        assert len((await client.embed(texts)).vectors) == 60
+        assert peak == bound
+        await http.aclose()
