@@ -1,11 +1,15 @@
-"""Compare hand-kept sync/async twins: they may differ only in async syntax (STYLE.md §1)."""
+"""Compare hand-kept sync/async twins: they may differ only in async syntax (STYLE.md §1).
+
+``twin_pairs`` finds every pair by name (``x``/``x``, ``x``/``ax``, ``_x``/``_ax``,
+``__enter__``/``__aenter__``), so a new method is covered without being listed.
+"""
 
 from __future__ import annotations
 
 import ast
 import inspect
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 # Async spellings -> sync ones, applied in order.
 COMMON = (
@@ -14,16 +18,102 @@ COMMON = (
     ("async with", "with"),
     ("await ", ""),
     ("aclose()", "close()"),
+    ("anext(", "next("),
+    ("asyncio.sleep", "time.sleep"),
+    ("aiter_bytes", "iter_bytes"),
+    ("aiter_raw", "iter_raw"),
+    ("aread()", "read()"),
 )
 
 
+class _DropAnnotations(ast.NodeTransformer):
+    """Types differ legitimately between twins (Generator / AsyncGenerator, httpx.Client /
+    httpx.AsyncClient); the code must not."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.returns = None
+        for arg in (*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs):
+            arg.annotation = None
+        if node.args.vararg:
+            node.args.vararg.annotation = None
+        if node.args.kwarg:
+            node.args.kwarg.annotation = None
+        self.generic_visit(node)
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        if node.value is None:
+            return ast.Pass()
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
+
+
+class _YieldFrom(ast.NodeTransformer):
+    """``for x in it: yield x`` is ``yield from it`` (which async code cannot spell, and
+    which ruff writes for sync code)."""
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        self.generic_visit(node)
+        body = node.body
+        if (
+            len(body) == 1
+            and not node.orelse
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Yield)
+            and isinstance(body[0].value.value, ast.Name)
+            and isinstance(node.target, ast.Name)
+            and body[0].value.value.id == node.target.id
+        ):
+            return ast.Expr(ast.YieldFrom(node.iter))
+        return node
+
+
 def normalized(function: object, replacements: Sequence[tuple[str, str]] = ()) -> str:
-    """Source of ``function`` without its docstring, async syntax mapped to sync."""
+    """Source of ``function`` without its name, docstring or annotations, with async syntax
+    mapped to sync."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(function)))  # type: ignore[arg-type]
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    definition = tree.body[0]
+    definition.name = "_"  # type: ignore[attr-defined]  # close / aclose, __enter__ / __aenter__
+    definition.decorator_list = []  # type: ignore[attr-defined]
+    body = definition.body  # type: ignore[attr-defined]
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         del body[0]  # docstrings may differ
+    tree = ast.fix_missing_locations(_DropAnnotations().visit(tree))
     text = ast.unparse(tree)
     for old, new in (*COMMON, *replacements):
         text = text.replace(old, new)
-    return ast.unparse(ast.parse(text))  # drops parentheses that only "await" needed
+    tree = ast.fix_missing_locations(_YieldFrom().visit(ast.parse(text)))
+    return ast.unparse(tree)  # drops parentheses that only "await" needed
+
+
+def _methods(cls: type) -> dict[str, object]:
+    return {
+        name: value
+        for name, value in vars(cls).items()
+        if inspect.isfunction(value) and name not in ("__init__", "__repr__")
+    }
+
+
+def _async_name(name: str) -> list[str]:
+    if name.startswith("__"):
+        return [name, "__a" + name[2:]]
+    if name.startswith("_"):
+        return [name, "_a" + name[1:]]
+    return [name, "a" + name]
+
+
+def twin_pairs(sync_cls: type, async_cls: type) -> Iterator[tuple[str, object, object]]:
+    """Every (name, sync method, async method) pair defined on the two classes.
+
+    Raises AssertionError for a method that has no twin on the other side.
+    """
+    sync_methods, async_methods = _methods(sync_cls), _methods(async_cls)
+    paired: set[str] = set()
+    for name, sync in sync_methods.items():
+        twin = next((n for n in _async_name(name) if n in async_methods), None)
+        assert twin is not None, f"{sync_cls.__name__}.{name} has no async twin"
+        paired.add(twin)
+        yield name, sync, async_methods[twin]
+    unpaired = set(async_methods) - paired
+    assert not unpaired, f"{async_cls.__name__} has no sync twin for {sorted(unpaired)}"

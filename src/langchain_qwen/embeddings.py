@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.embeddings import Embeddings
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from qwen_dashscope import (
+    ClientCache,
+    ClientSettings,
     InvalidRequestError,
     Timeouts,
+    check_embedding_batch_size,
     check_embedding_dimension,
     get_model_capabilities,
-    resolve_base_url,
+    reject_credentials,
 )
-
-from ._clients import AsyncCache, SyncCache, async_client, sync_client
 
 if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
@@ -55,7 +65,9 @@ class QwenEmbeddings(BaseModel, Embeddings):
             vectors = await embeddings.aembed_documents(texts)   # batches run concurrently
 
     Batches are split to the model's limit (10 texts for v3/v4, 25 for v1/v2) and the
-    vectors come back in input order. Errors are the typed ``qwen_dashscope`` errors.
+    vectors come back in input order; a ``batch_size`` above the limit is an error (the
+    service would refuse it), never silently lowered. Errors are the typed ``qwen_dashscope``
+    errors.
     """
 
     model_config = ConfigDict(
@@ -86,8 +98,9 @@ class QwenEmbeddings(BaseModel, Embeddings):
     """Texts per request (None: the model's limit)."""
     max_concurrency: int = 4
     """Async only: batches in flight at once."""
-    timeout: float | Timeouts | None = Field(default=None, alias="request_timeout")
-    """Seconds (connect/read), or a ``qwen_dashscope.Timeouts``."""
+    timeout: Any = Field(default=None, alias="request_timeout")
+    """Seconds (connect/read), ``(connect, read)``, an ``httpx.Timeout`` or a
+    ``qwen_dashscope.Timeouts``."""
     max_retries: int = 2
     """Retries of failed requests (429, 5xx, connection errors)."""
     default_headers: dict[str, str] | None = None
@@ -97,40 +110,70 @@ class QwenEmbeddings(BaseModel, Embeddings):
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
     """An ``httpx.AsyncClient`` for async requests."""
 
-    # The transport clients, each with the settings it was built from (see ``_clients``).
-    _sync_transport: SyncCache | None = PrivateAttr(default=None)
-    _async_transport: AsyncCache | None = PrivateAttr(default=None)
+    # The transport clients, rebuilt when the connection settings change.
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keywords(cls, values: Any) -> Any:
+        """Keywords this class does not have are errors: there is nowhere to send them (a
+        near miss such as ``dimension`` names the field it meant)."""
+        if not isinstance(values, dict):
+            return values
+        known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+        extra = {k: v for k, v in values.items() if k not in known}
+        if extra:
+            reject_credentials(extra, where="QwenEmbeddings")
+            name = sorted(extra)[0]
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
+            raise InvalidRequestError(
+                f"QwenEmbeddings got an unknown keyword {name!r}; {hint}", param=name
+            )
+        return values
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        Timeouts.of(value)
+        return value
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
         caps = get_model_capabilities(self.model)
         if caps.known and caps.endpoint != "embedding":
-            raise ValueError(f"model={self.model!r} is not an embedding model")
-        check_embedding_dimension(
-            self.model, self.dimensions, param="dimensions"
-        )  # a ValueError naming the sizes
-        limit = caps.embedding_batch_size or 10
-        if self.batch_size is not None and not 1 <= self.batch_size <= limit:
-            raise ValueError(f"batch_size={self.batch_size} must be between 1 and {limit}")
+            raise InvalidRequestError(
+                f"model={self.model!r} is a {caps.endpoint} model, not an embedding model; use "
+                "e.g. text-embedding-v4",
+                param="model",
+            )
+        check_embedding_dimension(self.model, self.dimensions, param="dimensions")
+        check_embedding_batch_size(self.model, self.batch_size, param="batch_size")
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency={self.max_concurrency} must be >= 1")
-        resolve_base_url(self.base_url, self.region)
-        Timeouts.of(self.timeout)
-        if isinstance(self.max_retries, bool) or self.max_retries < 0:
-            raise ValueError(f"max_retries must be an integer >= 0, got {self.max_retries!r}")
+        ClientSettings.check(**self._connection())
         return self
+
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "region": self.region,
+            "workspace": self.workspace,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
 
     @property
     def _client(self) -> DashScopeClient:
-        self._sync_transport = sync_client(self, self._sync_transport)
-        return self._sync_transport[1]
+        return self._clients.sync(self._connection(), self.http_client)
 
     @property
     def _async_client(self) -> AsyncDashScopeClient:
-        self._async_transport = async_client(
-            self, self._async_transport, embedding_concurrency=self.max_concurrency
+        return self._clients.async_(
+            self._connection(), self.http_async_client, embedding_concurrency=self.max_concurrency
         )
-        return self._async_transport[1]
 
     def _embed(self, texts: list[str], text_type: str) -> list[list[float]]:
         if not texts:

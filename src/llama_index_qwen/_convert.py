@@ -1,13 +1,13 @@
-"""Pure conversions between LlamaIndex objects and DashScope wire dicts.
+"""Pure conversions between LlamaIndex objects and qwen_dashscope's neutral types.
 
-``ChatMessage`` -> wire message dicts (the transport routes text/multimodal), transport results
-and delta chunks -> ``ChatResponse``, usage -> the keys LlamaIndex reads, tools -> DashScope
-``tools``/``tool_choice``. No I/O here.
+``ChatMessage`` -> ``qwen_dashscope.Message`` (content parts, cache points, tool calls,
+reasoning, partial prefix); core results and delta chunks -> ``ChatResponse``; usage -> the
+keys LlamaIndex reads; tools -> OpenAI-style specs. The DashScope rules (text joining,
+``tool_choice``, argument parsing) are the core's; this module only maps. No I/O here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,17 @@ from llama_index.core.base.llms.types import (
     VideoBlock,
 )
 from llama_index.core.llms.llm import ToolSelection
-from llama_index.core.llms.utils import parse_partial_json
+
+from qwen_dashscope import (
+    MediaPart,
+    Message,
+    TextPart,
+    ToolArgumentsError,
+    format_arguments,
+    parse_arguments,
+    parse_partial_arguments,
+)
+from qwen_dashscope import ToolCall as CoreToolCall
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
@@ -33,15 +43,15 @@ if TYPE_CHECKING:
     from qwen_dashscope import GenerationChunk, GenerationResult, Usage
 
 __all__ = [
+    "INVALID_ARGUMENTS_KEY",
     "ChatStreamAssembler",
     "chat_response_from_result",
     "completion_from_chat",
-    "is_forced",
     "keep_first_tool_call",
     "lenient_arguments",
-    "resolve_tool_choice",
-    "to_wire_message",
-    "to_wire_messages",
+    "map_tool_choice",
+    "to_neutral_message",
+    "to_neutral_messages",
     "tool_selections",
     "tool_specs",
     "usage_kwargs",
@@ -58,42 +68,39 @@ _ROLES: dict[MessageRole, str] = {
     MessageRole.FUNCTION: "tool",
 }
 
+INVALID_ARGUMENTS_KEY = "invalid_json_arguments"
+"""The one keyword a tool call with unusable arguments carries (see ``tool_selections``)."""
 
-# -- input: ChatMessage -> wire dict -------------------------------------------------------------
+
+# -- input: ChatMessage -> neutral Message ------------------------------------------------------
 
 
 def _data_uri(b64: bytes, mimetype: str) -> str:
     return f"data:{mimetype};base64,{b64.decode('ascii')}"
 
 
-def _image_item(block: ImageBlock) -> dict[str, Any]:
+def _image_part(block: ImageBlock) -> MediaPart:
     if block.url is not None and block.image is None:
-        return {"image": str(block.url)}  # http(s) or a data: URI, passed through untouched
+        return MediaPart("image", str(block.url))  # http(s) or a data: URI, untouched
     data = block.resolve_image(as_base64=True).read()
-    return {"image": _data_uri(data, block.image_mimetype or "image/png")}
+    return MediaPart("image", _data_uri(data, block.image_mimetype or "image/png"))
 
 
-def _audio_item(block: AudioBlock) -> dict[str, Any]:
+def _audio_part(block: AudioBlock) -> MediaPart:
     if block.url is not None and block.audio is None:
-        return {"audio": str(block.url)}
+        return MediaPart("audio", str(block.url))
     data = block.resolve_audio(as_base64=True).read()
-    return {"audio": _data_uri(data, f"audio/{block.format or 'wav'}")}
+    return MediaPart("audio", _data_uri(data, f"audio/{block.format or 'wav'}"))
 
 
-def _video_item(block: VideoBlock) -> dict[str, Any]:
+def _video_part(block: VideoBlock) -> MediaPart:
     if block.url is not None and block.video is None:
-        return {"video": str(block.url)}
+        return MediaPart("video", str(block.url))
     data = block.resolve_video(as_base64=True).read()
-    return {"video": _data_uri(data, block.video_mimetype or "video/mp4")}
+    return MediaPart("video", _data_uri(data, block.video_mimetype or "video/mp4"))
 
 
-def _arguments_json(kwargs: Mapping[str, Any] | str) -> str:
-    if isinstance(kwargs, str):
-        return kwargs
-    return json.dumps(dict(kwargs), ensure_ascii=False)
-
-
-def _wire_tool_call(call: Any) -> dict[str, Any]:
+def _call_from_kwargs(call: Any, position: int) -> CoreToolCall:
     """A tool call from ``additional_kwargs["tool_calls"]`` (a dict or an OpenAI-style object)."""
     if not isinstance(call, Mapping):
         dump = getattr(call, "model_dump", None)
@@ -102,132 +109,146 @@ def _wire_tool_call(call: Any) -> dict[str, Any]:
         call = dump()
     function = call.get("function") or {}
     arguments = function.get("arguments")
-    return {
-        "id": call.get("id") or "",
-        "type": "function",
-        "function": {
-            "name": function.get("name") or "",
-            "arguments": _arguments_json(arguments if arguments is not None else ""),
-        },
-    }
+    return CoreToolCall(
+        id=call.get("id") or "",
+        name=function.get("name") or "",
+        arguments=format_arguments(arguments if arguments is not None else ""),
+        index=position,
+    )
 
 
-def _tool_calls_of(message: ChatMessage, blocks: Sequence[ToolCallBlock]) -> list[dict[str, Any]]:
-    known = [_wire_tool_call(c) for c in message.additional_kwargs.get("tool_calls") or ()]
+def _tool_calls_of(message: ChatMessage, blocks: Sequence[ToolCallBlock]) -> list[CoreToolCall]:
+    known = [
+        _call_from_kwargs(c, i)
+        for i, c in enumerate(message.additional_kwargs.get("tool_calls") or ())
+    ]
     if not blocks:
         return known
-    by_id = {c["id"]: c for c in known if c["id"]}
+    by_id = {c.id: c for c in known if c.id}
     calls = []
-    for block in blocks:
-        arguments = _arguments_json(block.tool_kwargs)
+    for position, block in enumerate(blocks):
+        arguments = format_arguments(block.tool_kwargs)
         original = by_id.get(block.tool_call_id or "")
         # Keep the model's exact argument string when the block still says the same thing.
         if (
             original is not None
             and not isinstance(block.tool_kwargs, str)
-            and lenient_arguments(original["function"]["arguments"]) == block.tool_kwargs
+            and lenient_arguments(original.arguments) == block.tool_kwargs
         ):
-            arguments = original["function"]["arguments"]
+            arguments = original.arguments
         calls.append(
-            {
-                "id": block.tool_call_id or "",
-                "type": "function",
-                "function": {"name": block.tool_name, "arguments": arguments},
-            }
+            CoreToolCall(
+                id=block.tool_call_id or "",
+                name=block.tool_name,
+                arguments=arguments,
+                index=position,
+            )
         )
     return calls
 
 
-def to_wire_message(message: ChatMessage) -> dict[str, Any]:
-    """One LlamaIndex message as a DashScope message dict.
+def _cache_marker(point: CachePoint) -> dict[str, Any]:
+    control = point.cache_control
+    marker: dict[str, Any] = {"type": control.type}
+    if control.ttl not in (None, "5m"):
+        marker["ttl"] = control.ttl  # the core refuses what DashScope does not support
+    return marker
 
-    Text-only content becomes a string; images, audio and video become single-key items
-    (``{"image": url-or-data-URI}``) next to ``{"text": ...}`` items. Thinking blocks are not
-    sent back (DashScope ignores reasoning in the history).
+
+def to_neutral_message(message: ChatMessage) -> Message:
+    """One LlamaIndex message as a neutral message.
+
+    Text, images, audio and video become parts; a ``CachePoint`` marks the part before it as
+    an explicit cache point; ``ThinkingBlock``s are the turn's reasoning; ``ToolCallBlock``s
+    (or OpenAI-style ``additional_kwargs["tool_calls"]``) its tool calls. A final assistant
+    message with ``additional_kwargs={"partial": True}`` is a prefix for the model to continue.
     """
     role = _ROLES.get(message.role)
     if role is None:
         raise ValueError(f"unsupported message role {message.role!r}")
-    items: list[dict[str, Any]] = []
+    parts: list[TextPart | MediaPart] = []
     tool_blocks: list[ToolCallBlock] = []
-    media = False
+    reasoning: list[str] = []
     for block in message.blocks:
         if isinstance(block, TextBlock):
-            items.append({"text": block.text})
+            parts.append(TextPart(block.text))
         elif isinstance(block, ImageBlock):
-            items.append(_image_item(block))
-            media = True
+            parts.append(_image_part(block))
         elif isinstance(block, AudioBlock):
-            items.append(_audio_item(block))
-            media = True
+            parts.append(_audio_part(block))
         elif isinstance(block, VideoBlock):
-            items.append(_video_item(block))
-            media = True
+            parts.append(_video_part(block))
         elif isinstance(block, ToolCallBlock):
             tool_blocks.append(block)
-        elif isinstance(block, (ThinkingBlock, CachePoint)):
-            continue
+        elif isinstance(block, ThinkingBlock):
+            if block.content:
+                reasoning.append(block.content)
+        elif isinstance(block, CachePoint):
+            if not parts:
+                raise ValueError(
+                    "a CachePoint must follow the content it caches (text, image...) in the "
+                    "same message"
+                )
+            last = parts[-1]
+            marker = _cache_marker(block)
+            parts[-1] = (
+                TextPart(last.text, marker)
+                if isinstance(last, TextPart)
+                else MediaPart(last.kind, last.source, last.options, marker)
+            )
         else:
             raise ValueError(
                 f"{type(block).__name__} is not supported by Qwen on DashScope; send text, "
                 "images, audio or video"
             )
-    content: str | list[dict[str, Any]]
-    if media:
-        content = items
-    elif len(items) == 1:
-        content = items[0]["text"]
-    elif items:
-        content = "\n".join(item["text"] for item in items)
-    else:
-        content = ""
-    wire: dict[str, Any] = {"role": role, "content": content}
+    partial = message.additional_kwargs.get("partial", False)
+    if not isinstance(partial, bool):
+        raise ValueError("ChatMessage.additional_kwargs['partial'] must be True or False")
+    calls: list[CoreToolCall] = []
+    tool_call_id = None
     if role == "assistant":
         calls = _tool_calls_of(message, tool_blocks)
-        if calls:
-            wire["tool_calls"] = calls
     elif role == "tool":
-        if media:  # tool results are text on DashScope
+        if any(isinstance(p, MediaPart) for p in parts):  # tool results are text on DashScope
             raise ValueError("a tool result message can only hold text")
-        tool_call_id = message.additional_kwargs.get("tool_call_id")
-        if tool_call_id:
-            wire["tool_call_id"] = str(tool_call_id)
-    return wire
+        value = message.additional_kwargs.get("tool_call_id")
+        tool_call_id = str(value) if value else None
+    content: str | list[TextPart | MediaPart] = (
+        parts[0].text
+        if len(parts) == 1 and isinstance(parts[0], TextPart) and parts[0].cache_control is None
+        else parts
+    )
+    return Message(
+        role,  # type: ignore[arg-type]
+        content if parts else "",
+        tool_calls=calls,
+        tool_call_id=tool_call_id,
+        reasoning="".join(reasoning) or None,
+        partial=partial,
+    )
 
 
-def to_wire_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """A conversation as DashScope message dicts."""
-    return [to_wire_message(m) for m in messages]
+def to_neutral_messages(messages: Sequence[ChatMessage]) -> list[Message]:
+    """A conversation as neutral messages."""
+    return [to_neutral_message(m) for m in messages]
 
 
 # -- output: transport results -> ChatResponse ---------------------------------------------------
 
 
 def lenient_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
-    """Tool arguments as a dict; partial JSON (mid-stream) is completed, garbage gives ``{}``."""
+    """Tool arguments as a dict while they may still be arriving (partial JSON completed)."""
     if not isinstance(arguments, str):
         return dict(arguments)
-    if not arguments.strip():
-        return {}
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        try:
-            value = parse_partial_json(arguments)
-        except (ValueError, TypeError):
-            return {}
-    return value if isinstance(value, dict) else {}
+    return parse_partial_arguments(arguments)
 
 
-def _final_kwargs(arguments: str) -> dict[str, Any] | str:
-    """Complete arguments: a dict when they are a JSON object, else the string as received."""
-    if not arguments.strip():
-        return {}
+def _final_kwargs(name: str, arguments: str) -> dict[str, Any] | str:
+    """A finished call's arguments: the core's strict parse, or the string as received."""
     try:
-        value = json.loads(arguments)
-    except ValueError:
+        return parse_arguments(arguments, name=name)
+    except ToolArgumentsError:
         return arguments
-    return value if isinstance(value, dict) else arguments
 
 
 def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
@@ -241,6 +262,8 @@ def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
     }
     if usage.cached_tokens is not None:
         counts["cached_tokens"] = usage.cached_tokens
+    if usage.cache_creation_tokens is not None:
+        counts["cache_creation_tokens"] = usage.cache_creation_tokens
     if usage.reasoning_tokens is not None:
         counts["reasoning_tokens"] = usage.reasoning_tokens
     return counts
@@ -284,36 +307,54 @@ def _message(
                 "block_type": "tool_call",
                 "tool_call_id": id_ or None,
                 "tool_name": name,
-                "tool_kwargs": _final_kwargs(arguments) if final else arguments,
+                "tool_kwargs": _final_kwargs(name, arguments) if final else arguments,
             }
         )
     additional = {"tool_calls": _wire_calls(calls)} if calls else {}
     return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=additional)
 
 
-def chat_response_from_result(result: GenerationResult) -> ChatResponse:
-    """A complete answer as a ``ChatResponse``; ``raw`` is a plain dict holding ``usage``."""
+def _result_message(result: GenerationResult) -> ChatMessage:
     calls = [(c.id, c.name, c.arguments) for c in result.tool_calls]
-    message = _message(
+    return _message(
         result.text,
         result.reasoning,
         calls,
         final=True,
         reasoning_tokens=result.usage.reasoning_tokens,
     )
+
+
+def chat_response_from_result(result: GenerationResult) -> ChatResponse:
+    """A complete answer as a ``ChatResponse``; ``raw`` is a plain dict holding ``usage``.
+
+    ``search_info`` / ``tool_info`` / ``logprobs`` are in ``additional_kwargs`` (and ``raw``);
+    with ``n`` > 1 every answer is in ``additional_kwargs["choices"]`` (the first is also
+    ``message``).
+    """
+    message = _result_message(result)
     raw: dict[str, Any] = dict(result.raw) if result.raw else {"request_id": result.request_id}
     raw["usage"] = _raw_usage(result.usage)
     if not result.raw:  # served by streaming internally: no wire body to show
         raw["finish_reason"] = result.finish_reason
-    return ChatResponse(message=message, raw=raw, additional_kwargs=usage_kwargs(result.usage))
+        raw.update(result.extras)
+    additional: dict[str, Any] = {**usage_kwargs(result.usage), **result.extras}
+    if len(result.choices) > 1:
+        additional["choices"] = [_result_message(choice) for choice in result.choices]
+    return ChatResponse(message=message, raw=raw, additional_kwargs=additional)
 
 
 class ChatStreamAssembler:
-    """Delta chunks in, cumulative ``ChatResponse`` items out (tool calls assembled by index)."""
+    """Delta chunks in, cumulative ``ChatResponse`` items out (tool calls assembled by index).
+
+    Mid-stream items hold the arguments received so far (as strings); the last item (the one
+    with a ``finish_reason``) holds the core's strict parse, like a non-streamed answer.
+    """
 
     def __init__(self) -> None:
         self.text = ""
         self.reasoning = ""
+        self.extras: dict[str, Any] = {}
         self._calls: dict[int, list[str]] = {}
 
     def feed(self, chunk: GenerationChunk) -> ChatResponse:
@@ -326,6 +367,9 @@ class ChatStreamAssembler:
             if delta.name:
                 call[1] = delta.name
             call[2] += delta.arguments
+        if chunk.extras:
+            for key, value in chunk.extras.items():
+                self._merge(key, value)
         final = chunk.finish_reason is not None
         calls = [(c[0], c[1], c[2]) for _, c in sorted(self._calls.items())]
         usage = chunk.usage
@@ -339,14 +383,35 @@ class ChatStreamAssembler:
         additional = usage_kwargs(usage)
         if chunk.reasoning:
             additional["thinking_delta"] = chunk.reasoning
+        if self.extras:
+            additional.update(self.extras)
         raw = {
             "request_id": chunk.request_id,
             "finish_reason": chunk.finish_reason,
             "usage": _raw_usage(usage),
+            **(chunk.extras or {}),
         }
         return ChatResponse(
             message=message, delta=chunk.text, raw=raw, additional_kwargs=additional
         )
+
+    def _merge(self, key: str, new: Any) -> None:
+        """Add what a chunk brought (new list items, new sub-keys) to what came before."""
+        old = self.extras.get(key)
+        if isinstance(old, list) and isinstance(new, list):
+            self.extras[key] = old + new
+        elif isinstance(old, dict) and isinstance(new, dict):
+            merged = dict(old)
+            for sub, value in new.items():
+                before = merged.get(sub)
+                merged[sub] = (
+                    before + value
+                    if isinstance(before, list) and isinstance(value, list)
+                    else value
+                )
+            self.extras[key] = merged
+        else:
+            self.extras[key] = new
 
 
 def completion_from_chat(response: ChatResponse) -> CompletionResponse:
@@ -368,78 +433,60 @@ def tool_specs(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
     return [tool.metadata.to_openai_tool(skip_length_check=True) for tool in tools]
 
 
-def resolve_tool_choice(
+def map_tool_choice(
     specs: Sequence[Mapping[str, Any]],
     tools: Sequence[BaseTool],
     *,
     tool_required: bool,
     tool_choice: str | Mapping[str, Any] | None,
-) -> str | dict[str, Any] | None:
-    """DashScope ``tool_choice`` for a call (None: leave it to the service, i.e. "auto").
+) -> Any:
+    """LlamaIndex's ``tool_required`` / ``tool_choice`` as a ``tool_choice`` for the core.
 
-    A tool name forces that tool; ``"required"`` (or ``tool_required``) with a single tool
-    forces it by name, which every DashScope model version accepts; with several tools it
-    stays ``"required"``.
+    ``tool_required=True`` asks for ``"required"``; a tool's name as LlamaIndex knows it is
+    mapped to the name in its spec. The core then checks and normalizes it (``"required"``
+    with one tool forces that tool by name).
     """
-    names = [spec["function"]["name"] for spec in specs]
-    if isinstance(tool_choice, Mapping):
-        return dict(tool_choice)
     if tool_choice is None:
-        choice: str | None = "required" if tool_required else None
-    elif tool_choice in ("auto", "none"):
-        return tool_choice
-    elif tool_choice in ("required", "any"):
-        choice = "required"
-    else:
-        name = str(tool_choice)
+        return "required" if tool_required else None
+    if isinstance(tool_choice, str) and tool_choice not in ("auto", "none", "required", "any"):
+        names = [spec["function"]["name"] for spec in specs]
         original = [tool.metadata.name for tool in tools]
-        if name in original:  # the name before sanitising
-            name = names[original.index(name)]
-        if name not in names:
-            raise ValueError(
-                f"tool_choice={name!r} is not one of the tools given: {', '.join(names)}"
-            )
-        return _forced(name)
-    if choice == "required" and len(names) == 1:
-        return _forced(names[0])
-    return choice
+        if tool_choice in original and tool_choice not in names:  # the name before sanitising
+            return names[original.index(tool_choice)]
+    return tool_choice
 
 
-def _forced(name: str) -> dict[str, Any]:
-    return {"type": "function", "function": {"name": name}}
+def tool_selections(message: ChatMessage, *, final: bool = False) -> list[ToolSelection]:
+    """Tool calls of a message (blocks first, else ``additional_kwargs``); never raises.
 
-
-def is_forced(tool_choice: Any) -> bool:
-    """Whether a ``tool_choice`` value makes the model call a tool."""
-    return isinstance(tool_choice, Mapping) or tool_choice == "required"
-
-
-def tool_selections(message: ChatMessage) -> list[ToolSelection]:
-    """Tool calls of a message (blocks first, else ``additional_kwargs``); never raises."""
-    selections = [
-        ToolSelection(
-            tool_id=block.tool_call_id or "",
-            tool_name=block.tool_name,
-            tool_kwargs=lenient_arguments(block.tool_kwargs),
-        )
-        for block in message.blocks
-        if isinstance(block, ToolCallBlock)
-    ]
-    if selections:
-        return selections
-    for call in message.additional_kwargs.get("tool_calls") or ():
-        try:
-            wire = _wire_tool_call(call)
-        except ValueError:
-            continue
-        selections.append(
-            ToolSelection(
-                tool_id=wire["id"],
-                tool_name=wire["function"]["name"],
-                tool_kwargs=lenient_arguments(wire["function"]["arguments"]),
-            )
-        )
-    return selections
+    While a stream is arriving, arguments are completed leniently. In a finished answer a
+    call whose arguments are not a JSON object is not turned into an empty call: it carries
+    ``{INVALID_ARGUMENTS_KEY: "<why>: <the raw string>"}``, which no tool accepts, so the
+    agent runs it as a failed tool call and hands that error back to the model to correct.
+    """
+    out: list[ToolSelection] = []
+    blocks = [b for b in message.blocks if isinstance(b, ToolCallBlock)]
+    if blocks:
+        pairs = [(b.tool_call_id or "", b.tool_name, b.tool_kwargs) for b in blocks]
+    else:
+        pairs = []
+        for position, call in enumerate(message.additional_kwargs.get("tool_calls") or ()):
+            try:
+                core = _call_from_kwargs(call, position)
+            except ValueError:
+                continue
+            pairs.append((core.id, core.name, core.arguments))
+    for tool_id, name, kwargs in pairs:
+        if isinstance(kwargs, str):
+            if final:
+                try:
+                    kwargs = parse_arguments(kwargs, name=name)
+                except ToolArgumentsError as exc:
+                    kwargs = {INVALID_ARGUMENTS_KEY: f"{exc.reason}: {exc.raw}"}
+            else:
+                kwargs = parse_partial_arguments(kwargs)
+        out.append(ToolSelection(tool_id=tool_id, tool_name=name, tool_kwargs=dict(kwargs)))
+    return out
 
 
 def keep_first_tool_call(response: ChatResponse) -> None:

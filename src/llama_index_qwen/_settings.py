@@ -1,13 +1,19 @@
-"""Connection settings shared by ``Qwen`` and ``QwenEmbedding``: key, base URL, clients."""
+"""What ``Qwen`` and ``QwenEmbedding`` share: connection fields, their clients, and the
+LlamaIndex-side spellings of their keywords."""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from qwen_dashscope import InvalidRequestError, Timeouts, resolve_base_url
+from qwen_dashscope import (
+    ClientCache,
+    ClientSettings,
+    InvalidRequestError,
+    reject_credentials,
+    sort_unknown_keywords,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -16,124 +22,114 @@ if TYPE_CHECKING:
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
 
+# Other LlamaIndex integrations' names for our fields (llama-index-llms-dashscope,
+# llama-index-llms-openai): accepted, so migrating code keeps its meaning.
+ALIASES = {
+    "model_name": "model",
+    "api_base": "base_url",
+    "dashscope_api_key": "api_key",
+    "request_timeout": "timeout",
+}
 
-def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
-    """The key from the argument or ``DASHSCOPE_API_KEY``; a clear error when neither is set."""
+
+def take_aliases(kwargs: dict[str, Any], aliases: dict[str, str]) -> None:
+    """Rename alias keywords in place; an alias and its field both given is an error."""
+    for alias, name in aliases.items():
+        if alias in kwargs:
+            if name in kwargs and kwargs[name] is not None:
+                raise InvalidRequestError(
+                    f"{alias}= and {name}= were both given; pass only {name}=", param=alias
+                )
+            kwargs[name] = kwargs.pop(alias)
+
+
+def sort_keywords(
+    kwargs: dict[str, Any], known: set[str], *, where: str, passthrough: str | None
+) -> dict[str, Any]:
+    """Unknown keywords: refused when they look like credentials or like a typo of a field;
+    otherwise moved to the ``passthrough`` dict with a warning (an error without one)."""
+    extra = {k: v for k, v in kwargs.items() if k not in known}
+    for key in extra:
+        del kwargs[key]
+    if not extra:
+        return {}
+    reject_credentials(extra, where=where)
+    if passthrough is None:
+        import difflib
+
+        name = sorted(extra)[0]
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
+        raise InvalidRequestError(f"{where} got an unknown keyword {name!r}; {hint}", param=name)
+    return sort_unknown_keywords(extra, sorted(known), where=where, passthrough=passthrough)
+
+
+def resolve_api_key(api_key: Any) -> SecretStr | None:
+    """The key as given (a SecretStr), checked; None means the environment's."""
     if isinstance(api_key, SecretStr):
         api_key = api_key.get_secret_value()
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not key or not key.strip():
+    if api_key is not None and not isinstance(api_key, str):
         raise InvalidRequestError(
-            "No DashScope API key: pass api_key=... or set the DASHSCOPE_API_KEY environment "
-            "variable (keys are created in the Model Studio console of your region).",
+            f"api_key must be a string (or a pydantic SecretStr), got a {type(api_key).__name__}",
             param="api_key",
         )
-    return SecretStr(key.strip())
-
-
-def client_kwargs(
-    *,
-    api_key: SecretStr | None,
-    base_url: str | None,
-    region: str | None,
-    workspace: str | None,
-    timeout: float | Timeouts | None,
-    max_retries: int,
-    default_headers: dict[str, str] | None,
-) -> dict[str, Any]:
-    """Keyword arguments for ``DashScopeClient`` / ``AsyncDashScopeClient``."""
-    return {
-        "api_key": resolve_api_key(api_key),
-        "base_url": base_url,
-        "region": region,
-        "workspace": workspace,
-        "timeout": timeout,
-        "max_retries": max_retries,
-        "default_headers": default_headers,
-    }
-
-
-def check_transport(
-    *,
-    base_url: str | None,
-    region: str | None,
-    timeout: float | Timeouts | None,
-    max_retries: int,
-) -> None:
-    """Fail at construction on a bad region, base URL, timeout or retry count."""
-    resolve_base_url(base_url, region)
-    Timeouts.of(timeout)
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(
-            f"max_retries must be an integer >= 0, got {max_retries!r}", param="max_retries"
-        )
+    return None if api_key is None else SecretStr(api_key)
 
 
 class TransportMixin:
     """Lazily built transport clients, shared by ``Qwen`` and ``QwenEmbedding``.
 
-    The pydantic classes declare ``_sync_transport``, ``_async_transport``, ``_http_client``
-    and ``_async_http_client`` as private attributes and the connection fields this reads.
-    Each transport is kept with the settings it was built from, and rebuilt when they change
-    (``model_copy(update=...)``, attribute assignment).
+    The pydantic classes declare ``_clients``, ``_http_client`` and ``_async_http_client`` as
+    private attributes and the connection fields this reads; the clients are rebuilt when
+    those fields change (``model_copy(update=...)``, attribute assignment).
     """
 
     if TYPE_CHECKING:  # declared by the pydantic classes; not fields of this mixin
-        _sync_transport: tuple[dict[str, Any], DashScopeClient] | None
-        _async_transport: tuple[dict[str, Any], AsyncDashScopeClient] | None
+        _clients: ClientCache
         _http_client: httpx.Client | None
         _async_http_client: httpx.AsyncClient | None
         api_key: SecretStr | None
         base_url: str | None
         region: str | None
         workspace: str | None
-        timeout: float | Timeouts | None
+        timeout: Any
         max_retries: int
         default_headers: dict[str, str] | None
 
-    def _client_kwargs(self) -> dict[str, Any]:
-        return client_kwargs(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            region=self.region,
-            workspace=self.workspace,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            default_headers=self.default_headers,
-        )
+    def _connection(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "region": self.region,
+            "workspace": self.workspace,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+
+    def _check_connection(self) -> None:
+        """Fail at construction on a missing key, bad region, base URL, timeout or retries."""
+        ClientSettings.resolve(**self._connection())
+
+    def _client_extra(self) -> dict[str, Any]:
+        return {}
 
     def _get_client(self) -> DashScopeClient:
-        from qwen_dashscope import DashScopeClient  # loaded on first use
-        from qwen_dashscope._client import reuse_client
-
-        self._sync_transport = reuse_client(
-            self._sync_transport,
-            DashScopeClient,
-            http_client=self._http_client,
-            **self._client_kwargs(),
-        )
-        return self._sync_transport[1]
+        return self._clients.sync(self._connection(), self._http_client)
 
     def _get_aclient(self) -> AsyncDashScopeClient:
-        from qwen_dashscope import AsyncDashScopeClient
-        from qwen_dashscope._client import reuse_client
-
-        self._async_transport = reuse_client(
-            self._async_transport,
-            AsyncDashScopeClient,
-            http_client=self._async_http_client,
-            **self._client_kwargs(),
+        return self._clients.async_(
+            self._connection(), self._async_http_client, **self._client_extra()
         )
-        return self._async_transport[1]
 
     def close(self) -> None:
         """Close the sync transport (an injected ``http_client``; the shared pool stays)."""
-        if self._sync_transport is not None:
-            self._sync_transport[1].close()
-            self._sync_transport = None
+        client = self._clients.take_sync()
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
         """Close the async transport (an injected client; the per-loop pool closes itself)."""
-        if self._async_transport is not None:
-            await self._async_transport[1].aclose()
-            self._async_transport = None
+        client = self._clients.take_async()
+        if client is not None:
+            await client.aclose()

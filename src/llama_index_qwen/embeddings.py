@@ -6,20 +6,28 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
-
-from qwen_dashscope import (
-    Timeouts,
-    check_embedding_dimension,
-    get_model_capabilities,
+from llama_index.core.bridge.pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
 )
 
-from ._settings import TransportMixin, check_transport, resolve_api_key
+from qwen_dashscope import (
+    ClientCache,
+    InvalidRequestError,
+    Timeouts,
+    check_embedding_batch_size,
+    check_embedding_dimension,
+    get_model_capabilities,
+    resolve_api_key,
+)
+
+from ._settings import TransportMixin, sort_keywords, take_aliases
 
 if TYPE_CHECKING:
     import httpx
-
-    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 __all__ = ["DEFAULT_EMBEDDING_MODEL", "QwenEmbedding"]
 
@@ -58,9 +66,10 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         ```
 
     Batching: DashScope takes at most 10 texts per request for v3/v4 and 25 for v1/v2.
-    ``embed_batch_size`` defaults to that limit; a larger value is clamped to it (with a
-    logged warning), since the service would reject the batch. Vectors come back in input
-    order; errors are raised as ``qwen_dashscope.DashScopeError`` (never a ``None`` vector).
+    ``embed_batch_size`` defaults to that limit; a larger value is an error naming the limit
+    (the service would refuse the batch), never silently lowered, as in ``QwenEmbeddings``.
+    Vectors come back in input order; errors are raised as ``qwen_dashscope.DashScopeError``
+    (never a ``None`` vector).
     """
 
     # The schema is built on first use, not at import (import cost).
@@ -86,16 +95,16 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
     base_url: str | None = Field(default=None, description="Native API base URL.")
     region: str | None = Field(default=None, description="Deployment region, or use base_url.")
     workspace: str | None = Field(default=None, description="Model Studio workspace id.")
-    timeout: float | Timeouts | None = Field(
-        default=None, description="Seconds to wait for the connection / next bytes."
+    timeout: Any = Field(
+        default=None,
+        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a Timeouts.",
     )
     max_retries: int = Field(default=2, description="Retries of failed requests.")
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
 
-    _sync_transport: tuple[dict[str, Any], DashScopeClient] | None = PrivateAttr(default=None)
-    _async_transport: tuple[dict[str, Any], AsyncDashScopeClient] | None = PrivateAttr(default=None)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
 
@@ -109,35 +118,47 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
-        model_name = kwargs.pop("model", None) or model_name
+        take_aliases(
+            kwargs,
+            {
+                "model": "model_name",
+                "api_base": "base_url",
+                "dashscope_api_key": "api_key",
+                "request_timeout": "timeout",
+            },
+        )
+        model_name = kwargs.pop("model_name", None) or model_name
+        if "api_key" in kwargs:
+            api_key = kwargs.pop("api_key")
+        known = set(type(self).model_fields) | {"model", "api_base", "request_timeout"}
+        sort_keywords(kwargs, known, where="QwenEmbedding", passthrough=None)
         caps = get_model_capabilities(model_name)
-        limit = caps.embedding_batch_size or 10
-        if embed_batch_size is None:
-            embed_batch_size = limit
-        elif embed_batch_size > limit:
-            logger.warning(
-                "embed_batch_size=%d exceeds %s's limit of %d texts per request; using %d",
-                embed_batch_size,
-                model_name,
-                limit,
-                limit,
+        if caps.known and caps.endpoint != "embedding":
+            raise InvalidRequestError(
+                f"model_name={model_name!r} is a {caps.endpoint} model, not an embedding model; "
+                "use e.g. text-embedding-v4",
+                param="model_name",
             )
-            embed_batch_size = limit
+        embed_batch_size = check_embedding_batch_size(
+            model_name, embed_batch_size, param="embed_batch_size"
+        )
         check_embedding_dimension(model_name, kwargs.get("dimensions"), param="dimensions")
+        raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         super().__init__(
             model_name=model_name,
-            api_key=resolve_api_key(api_key),
+            api_key=SecretStr(resolve_api_key(raw_key)),
             embed_batch_size=embed_batch_size,
             **kwargs,
         )
-        check_transport(
-            base_url=self.base_url,
-            region=self.region,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
+        self._check_connection()
         self._http_client = http_client
         self._async_http_client = async_http_client
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        Timeouts.of(value)
+        return value
 
     @classmethod
     def class_name(cls) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,19 +18,32 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+)
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
-from llama_index.core.types import Model, PydanticProgramMode
+from llama_index.core.types import Model
 from typing_extensions import override
 
 from qwen_dashscope import (
+    GENERATION_PARAMETERS,
+    ChatRequest,
+    ClientCache,
     Timeouts,
     check_thinking,
     get_model_capabilities,
     reject_booleans,
+    reject_credentials,
+    resolve_api_key,
+    structured_output_plan,
+    suggest_models,
     validate_parameters,
 )
 
@@ -37,43 +51,28 @@ from ._convert import (
     ChatStreamAssembler,
     chat_response_from_result,
     completion_from_chat,
-    is_forced,
     keep_first_tool_call,
-    resolve_tool_choice,
-    to_wire_messages,
+    map_tool_choice,
+    to_neutral_messages,
     tool_selections,
     tool_specs,
 )
-from ._settings import TransportMixin, check_transport, resolve_api_key
+from ._settings import ALIASES, TransportMixin, sort_keywords, take_aliases
 
 if TYPE_CHECKING:
     import httpx
     from llama_index.core.program.utils import FlexibleModel
     from llama_index.core.tools.types import BaseTool
-    from llama_index.core.types import BasePydanticProgram
 
-    from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 __all__ = ["DEFAULT_MODEL", "Qwen"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "qwen-plus"
-
-# Constructor fields sent as DashScope ``parameters``.
-_PARAMETER_FIELDS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_tokens",
-    "seed",
-    "stop",
-    "repetition_penalty",
-    "presence_penalty",
-    "enable_search",
-    "enable_thinking",
-    "thinking_budget",
-)
+_STRUCTURED = "_qwen_structured_output"
+"""A private ``llm_kwargs`` marker: this tool call is a structured-output program's."""
+_warned_unknown: set[str] = set()
 
 
 class Qwen(TransportMixin, FunctionCallingLLM):
@@ -160,9 +159,21 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         Qwen(model="qwen3-vl-plus").chat([message])
         ```
 
+    Context cache, partial mode, web search:
+        ```python
+        from llama_index.core.llms import CachePoint, CacheControl
+
+        ChatMessage(role="system", blocks=[TextBlock(text=long_manual),
+                                           CachePoint(cache_control=CacheControl(type="ephemeral"))])
+        ChatMessage(role="assistant", content="春眠不觉晓，", additional_kwargs={"partial": True})
+        Qwen(enable_search=True, search_options={"enable_source": True}).chat(messages)
+        # -> response.additional_kwargs["search_info"] (also when streaming)
+        ```
+
     Usage:
         ``response.additional_kwargs`` holds ``prompt_tokens``, ``completion_tokens``,
-        ``total_tokens`` (and ``cached_tokens`` / ``reasoning_tokens`` when reported);
+        ``total_tokens`` (and ``cached_tokens`` / ``cache_creation_tokens`` /
+        ``reasoning_tokens`` when reported);
         ``response.raw`` is a plain dict with ``usage`` and ``request_id``, so
         ``TokenCountingHandler`` counts the service's own numbers. Errors are
         ``qwen_dashscope.DashScopeError`` subclasses carrying ``status_code``, ``code`` and
@@ -174,7 +185,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
     model: str = Field(
         default=DEFAULT_MODEL,
-        description="The Qwen model, e.g. qwen-plus, qwen3-max, qwen-flash, qwen3-vl-plus.",
+        description="The Qwen model, e.g. qwen-plus, qwen3-max, qwen-flash, qwen3-vl-plus "
+        "(model_name= is accepted too).",
     )
     api_key: SecretStr | None = Field(
         default=None,
@@ -186,7 +198,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         default=None,
         description=(
             "Native API base URL, e.g. https://dashscope-intl.aliyuncs.com/api/v1 "
-            "(default: DASHSCOPE_HTTP_BASE_URL, else the Beijing endpoint)."
+            "(default: DASHSCOPE_HTTP_BASE_URL, else the Beijing endpoint; api_base= too)."
         ),
     )
     region: str | None = Field(
@@ -196,6 +208,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     workspace: str | None = Field(
         default=None, description="Model Studio workspace id (X-DashScope-WorkSpace)."
     )
+    # The generation parameters (qwen_dashscope.GENERATION_PARAMETERS; a test checks the list).
     temperature: float | None = Field(
         default=None, description="Sampling temperature in [0, 2) (default: the model's)."
     )
@@ -213,8 +226,16 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         default=None, description="Repetition penalty (> 0; 1.0 means none)."
     )
     presence_penalty: float | None = Field(default=None, description="Presence penalty in [-2, 2].")
+    n: int | None = Field(
+        default=None,
+        description="Answers per call (1-4); all of them are in additional_kwargs['choices'].",
+    )
     enable_search: bool | None = Field(
         default=None, description="Let the model search the web (enable_search)."
+    )
+    search_options: dict[str, Any] | None = Field(
+        default=None,
+        description="Web search options (enable_source, enable_citation, forced_search...).",
     )
     enable_thinking: bool | None = Field(
         default=None,
@@ -223,9 +244,20 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     thinking_budget: int | None = Field(
         default=None, description="Most reasoning tokens (thinking_budget)."
     )
-    timeout: float | Timeouts | None = Field(
+    response_format: dict[str, Any] | None = Field(
         default=None,
-        description="Seconds to wait for the connection / next bytes, or a Timeouts(...).",
+        description="{'type': 'json_object'} or {'type': 'json_schema', 'json_schema': {...}}.",
+    )
+    logprobs: bool | None = Field(
+        default=None, description="Return token log-probabilities (additional_kwargs)."
+    )
+    top_logprobs: int | None = Field(
+        default=None, description="Alternatives per token with logprobs (0-5)."
+    )
+    timeout: Any = Field(
+        default=None,
+        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a "
+        "qwen_dashscope.Timeouts (which also has a total deadline).",
     )
     max_retries: int = Field(
         default=2, description="Retries of rate-limited, failed or dropped requests."
@@ -235,7 +267,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
-        description="Other DashScope parameters sent with every call (e.g. response_format).",
+        description="Other DashScope parameters sent with every call (e.g. "
+        "vl_high_resolution_images, enable_code_interpreter).",
     )
     context_window: int | None = Field(
         default=None,
@@ -246,8 +279,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         description="Override of whether the model calls tools (default: the capability table).",
     )
 
-    _sync_transport: tuple[dict[str, Any], DashScopeClient] | None = PrivateAttr(default=None)
-    _async_transport: tuple[dict[str, Any], AsyncDashScopeClient] | None = PrivateAttr(default=None)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
 
@@ -260,18 +292,40 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
+        take_aliases(kwargs, ALIASES)
+        if "model" in kwargs:  # model_name=...
+            model = kwargs.pop("model")
+        if "api_key" in kwargs:  # dashscope_api_key=...
+            api_key = kwargs.pop("api_key")
         reject_booleans(kwargs)  # before pydantic turns True into 1.0
-        super().__init__(model=model, api_key=resolve_api_key(api_key), **kwargs)
-        check_transport(
-            base_url=self.base_url,
-            region=self.region,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-        validate_parameters(self._parameters({}))
+        known = set(type(self).model_fields) | set(ALIASES)
+        moved = sort_keywords(kwargs, known, where="Qwen", passthrough="additional_kwargs")
+        extra = dict(kwargs.get("additional_kwargs") or {})
+        for key, value in moved.items():
+            if key in extra:
+                raise ValueError(f"{key} was given both as a keyword and in additional_kwargs")
+            extra[key] = value
+        reject_credentials(extra, where="Qwen additional_kwargs")
+        for key in extra:
+            if key in type(self).model_fields:
+                raise ValueError(
+                    f"additional_kwargs[{key!r}] duplicates the {key!r} field; pass "
+                    f"Qwen({key}=...) instead"
+                )
+        kwargs["additional_kwargs"] = extra
+        raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        super().__init__(model=model, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs)
+        self._check_connection()
+        validate_parameters(self._parameters())
         check_thinking(self.model, self.enable_thinking)
         self._http_client = http_client
         self._async_http_client = async_http_client
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: Any) -> Any:
+        Timeouts.of(value)  # every accepted form; a clear error otherwise
+        return value
 
     @classmethod
     def class_name(cls) -> str:
@@ -280,6 +334,18 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         caps = get_model_capabilities(self.model)
+        if not caps.known and self.model not in _warned_unknown:
+            _warned_unknown.add(self.model)
+            hint = suggest_models(self.model)
+            warnings.warn(
+                f"Qwen: {self.model!r} is not in the model table, so its metadata "
+                f"(context_window={caps.context_window}, num_output={caps.max_output}) are "
+                "defaults"
+                + (f"; did you mean {' or '.join(map(repr, hint))}?" if hint else "")
+                + " Pass context_window= to set it.",
+                UserWarning,
+                stacklevel=2,
+            )
         return LLMMetadata(
             context_window=self.context_window or caps.context_window,
             num_output=self.max_tokens or caps.max_output,
@@ -293,62 +359,51 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             system_role=MessageRole.SYSTEM,
         )
 
-    # -- transport --------------------------------------------------------------------------
+    # -- requests ---------------------------------------------------------------------------
 
-    def _parameters(self, kwargs: dict[str, Any], model: str | None = None) -> dict[str, Any]:
-        """DashScope ``parameters`` of one call: fields, then additional_kwargs, then kwargs."""
-        params: dict[str, Any] = {}
-        for name in _PARAMETER_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                params[name] = value
+    def _parameters(self) -> dict[str, Any]:
+        """The DashScope ``parameters`` this instance sends: fields, then additional_kwargs."""
+        fields = self.__dict__
+        params = {name: fields[name] for name in GENERATION_PARAMETERS if fields[name] is not None}
         params.update(self.additional_kwargs)
-        params.update(kwargs)
-        if params.get("n", 1) != 1:
-            # A ChatResponse holds one message: never drop the other choices silently.
-            raise ValueError(
-                f"n={params['n']!r}: LlamaIndex takes one answer per call; remove n, or call "
-                "the model several times (or use qwen_dashscope.DashScopeClient for n > 1)"
-            )
-        if is_forced(params.get("tool_choice")):
-            self._allow_forced_tool(params, model or self.model)
         return params
 
-    def _allow_forced_tool(self, params: dict[str, Any], model: str) -> None:
-        # DashScope: "The tool_choice parameter does not support being set to required or
-        # object in thinking mode".
-        caps = get_model_capabilities(model)
-        if caps.thinking == "always":
-            logger.info(
-                "%s always thinks and cannot be forced to call a tool; sending "
-                "tool_choice='auto' for this call",
-                model,
-            )
-            params["tool_choice"] = "auto"
-        elif caps.thinking == "hybrid" or params.get("enable_thinking"):
-            # Explicit even when the table says thinking is off by default: defaults differ by
-            # model family and change over time, and False is valid for every hybrid model.
-            params["enable_thinking"] = False
-
-    def _prepare(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
-    ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-        """(model, wire messages, parameters) of one call; ``model=`` picks another model."""
+    def _request(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatRequest:
+        """The neutral request of one call; ``model=`` picks another model for it."""
         call = dict(kwargs)
+        call.pop(_STRUCTURED, None)
         model = str(call.pop("model", None) or self.model)
-        return model, to_wire_messages(messages), self._parameters(call, model)
+        tools = call.pop("tools", None) or ()
+        tool_choice = call.pop("tool_choice", None)
+        reject_credentials(call, where="Qwen call")
+        params = self._parameters()
+        params.update(call)
+        return ChatRequest(
+            model=model,
+            messages=to_neutral_messages(messages),
+            parameters=params,
+            tools=tools,
+            tool_choice=tool_choice,
+        )
 
     # -- chat (undecorated bodies: the completion entry points reuse them) -------------------
     def _chat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        model, wire, params = self._prepare(messages, kwargs)
-        result = self._get_client().generate(model, wire, params)
+        if kwargs.pop("stream", False):  # served by streaming, answered whole
+            return _last(self._stream_chat(messages, kwargs))
+        result = self._get_client().chat(self._request(messages, kwargs))
+        return chat_response_from_result(result)
+
+    async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
+        if kwargs.pop("stream", False):  # served by streaming, answered whole
+            return await _alast(self._astream_chat(messages, kwargs))
+        result = await self._get_aclient().chat(self._request(messages, kwargs))
         return chat_response_from_result(result)
 
     def _stream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> Generator[ChatResponse, None, None]:
-        model, wire, params = self._prepare(messages, kwargs)
-        chunks = self._get_client().stream(model, wire, params)  # validates now
+        kwargs.pop("stream", None)
+        chunks = self._get_client().chat_stream(self._request(messages, kwargs))  # checked now
 
         def gen() -> Generator[ChatResponse, None, None]:
             assembler = ChatStreamAssembler()
@@ -360,16 +415,11 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
         return gen()
 
-    async def _achat(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
-        model, wire, params = self._prepare(messages, kwargs)
-        result = await self._get_aclient().generate(model, wire, params)
-        return chat_response_from_result(result)
-
     def _astream_chat(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> AsyncGenerator[ChatResponse, None]:
-        model, wire, params = self._prepare(messages, kwargs)
-        chunks = self._get_aclient().stream(model, wire, params)  # validates now
+        kwargs.pop("stream", None)
+        chunks = self._get_aclient().chat_stream(self._request(messages, kwargs))  # checked now
 
         async def gen() -> AsyncGenerator[ChatResponse, None]:
             assembler = ChatStreamAssembler()
@@ -440,6 +490,15 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
         return gen()
 
+    # -- tokens -----------------------------------------------------------------------------
+    def count_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Input tokens of ``messages`` (``tools=`` specs too), from DashScope's tokenizer."""
+        return self._get_client().count_tokens(self._request(messages, kwargs))
+
+    async def acount_tokens(self, messages: Sequence[ChatMessage], **kwargs: Any) -> int:
+        """Async ``count_tokens``."""
+        return await self._get_aclient().count_tokens(self._request(messages, kwargs))
+
     # -- tools ------------------------------------------------------------------------------
     @override
     def _prepare_chat_with_tools(
@@ -454,6 +513,16 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """The ``chat`` arguments for a call with tools (full-fidelity schemas)."""
+        if kwargs.pop(_STRUCTURED, False):
+            # Structured output: the core decides whether the schema's tool can be forced.
+            model = str(kwargs.get("model") or self.model)
+            plan = structured_output_plan(
+                model, kwargs.get("enable_thinking", self.enable_thinking), "function_calling"
+            )
+            tool_required = plan.force_tool
+            tool_choice = tool_choice if plan.force_tool else "auto"
+            if plan.enable_thinking is not None:
+                kwargs["enable_thinking"] = plan.enable_thinking
         specs = tool_specs(tools)
         messages = list(chat_history or [])
         if isinstance(user_msg, str):
@@ -463,10 +532,14 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         prepared: dict[str, Any] = {"messages": messages, **kwargs}
         if specs:
             prepared["tools"] = specs
-            prepared["tool_choice"] = resolve_tool_choice(
+            choice = map_tool_choice(
                 specs, tools, tool_required=tool_required, tool_choice=tool_choice
             )
+            if choice is not None:
+                prepared["tool_choice"] = choice
             prepared["parallel_tool_calls"] = allow_parallel_tool_calls
+        elif tool_required:
+            prepared["tool_choice"] = "required"  # the core explains: no tools to call
         return prepared
 
     @override
@@ -488,35 +561,44 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         error_on_no_tool_call: bool = True,
         **kwargs: Any,
     ) -> list[ToolSelection]:
-        """Tool calls of a (possibly partial, mid-stream) response; lenient on partial JSON."""
-        selections = tool_selections(response.message)
+        """Tool calls of a response: lenient mid-stream, strict once the answer is finished
+        (a call with broken arguments becomes a tool error the agent can recover from)."""
+        final = not isinstance(response.raw, dict) or response.raw.get("finish_reason") is not None
+        selections = tool_selections(response.message, final=final)
         if not selections and error_on_no_tool_call:
             raise ValueError("Expected at least one tool call, but the response has none.")
         return selections
 
     # -- structured output ------------------------------------------------------------------
-    def _forced_program(
-        self, output_cls: type[Model], prompt: PromptTemplate
-    ) -> BasePydanticProgram[Model] | None:
-        """A function-calling program that forces the schema tool (core does not when streaming)."""
-        if self.pydantic_program_mode not in (
-            PydanticProgramMode.DEFAULT,
-            PydanticProgramMode.FUNCTION,
-        ):
-            return None
-        if not self.metadata.is_function_calling_model:
-            return None
-        from llama_index.core.program.function_program import (
-            FunctionCallingProgram,
-            get_function_tool,
-        )
+    @staticmethod
+    def _structured(llm_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+        return {**(llm_kwargs or {}), _STRUCTURED: True}
 
-        return FunctionCallingProgram.from_defaults(
-            output_cls=output_cls,
-            llm=self,
-            prompt=prompt,
-            tool_choice=get_function_tool(output_cls).metadata.name,
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """The schema as a tool, forced where the model allows (``structured_output_plan``)."""
+        result: Model = super().structured_predict(
+            output_cls, prompt, self._structured(llm_kwargs), **prompt_args
         )
+        return result
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Async ``structured_predict``."""
+        result: Model = await super().astructured_predict(
+            output_cls, prompt, self._structured(llm_kwargs), **prompt_args
+        )
+        return result
 
     def _structured_stream_call(
         self,
@@ -525,10 +607,9 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None, None]:
-        program = self._forced_program(output_cls, prompt)
-        if program is None:
-            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        return super()._structured_stream_call(
+            output_cls, prompt, self._structured(llm_kwargs), **prompt_args
+        )
 
     async def _structured_astream_call(
         self,
@@ -537,9 +618,29 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Model | list[Model] | FlexibleModel | list[FlexibleModel], None]:
-        program = self._forced_program(output_cls, prompt)
-        if program is None:
-            return await super()._structured_astream_call(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        return await super()._structured_astream_call(
+            output_cls, prompt, self._structured(llm_kwargs), **prompt_args
+        )
+
+
+def _last(responses: Generator[ChatResponse, None, None]) -> ChatResponse:
+    """The final item of a stream, as a whole answer."""
+    last = None
+    for item in responses:
+        last = item
+    if last is None:
+        raise ValueError("the stream ended without any output")
+    return ChatResponse(
+        message=last.message, raw=last.raw, additional_kwargs=last.additional_kwargs
+    )
+
+
+async def _alast(responses: AsyncGenerator[ChatResponse, None]) -> ChatResponse:
+    last = None
+    async for item in responses:
+        last = item
+    if last is None:
+        raise ValueError("the stream ended without any output")
+    return ChatResponse(
+        message=last.message, raw=last.raw, additional_kwargs=last.additional_kwargs
+    )

@@ -1,21 +1,33 @@
-"""qwen-dashscope: the shared DashScope transport on httpx + pydantic.
+"""qwen-dashscope: the shared DashScope core on httpx + pydantic.
 
 ``DashScopeClient`` / ``AsyncDashScopeClient`` speak the native DashScope protocol (text and
-multimodal generation, embeddings, rerank; JSON and SSE streaming), with typed errors,
-retries, and a capability table of Qwen models. The LangChain and LlamaIndex adapters
-(``langchain_qwen``, ``llama_index_qwen``) are built on it; ``qwen_dashscope.testing`` is an
-emulator of the service for offline tests.
+multimodal generation, embeddings, rerank, tokenizer; JSON and SSE streaming), with typed
+errors, retries and a capability table of Qwen models. The DashScope rules both adapters obey
+live here too, on framework-neutral data (``ChatRequest``, ``Message``, parts): parameter
+validation, ``tool_choice``, thinking versus forced tools and JSON output, ``n``, partial mode,
+cache markers, embedding batch limits, tool-call arguments. The LangChain and LlamaIndex
+adapters (``langchain_qwen``, ``llama_index_qwen``) only translate their framework's objects
+to and from these. ``qwen_dashscope.testing`` is an emulator of the service for offline tests.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from ._capabilities import (
     DEFAULT_CAPABILITIES,
+    KNOWN_MODELS,
     ModelCapabilities,
     get_model_capabilities,
     register_model,
+    suggest_models,
 )
-from ._config import DEFAULT_BASE_URL, REGIONS, Region, Timeouts, resolve_base_url
+from ._config import (
+    DEFAULT_BASE_URL,
+    REGIONS,
+    Region,
+    Timeouts,
+    resolve_api_key,
+    resolve_base_url,
+)
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -31,65 +43,80 @@ from ._errors import (
     RateLimitError,
     ServerError,
 )
-from ._request import (
+from ._messages import ChatRequest, MediaPart, Message, TextPart, chat_request, message_from_wire
+from ._rules import (
+    GENERATION_PARAMETERS,
+    MAX_CACHE_MARKERS,
+    ResolvedChat,
+    StructuredOutputPlan,
+    check_embedding_batch_size,
     check_embedding_dimension,
     check_thinking,
-    check_tool_names,
+    check_tool_binding,
+    embedding_batch_limit,
+    forced_tool_name,
+    normalize_tool_choice,
     reject_booleans,
+    resolve_chat,
+    sort_unknown_keywords,
     streams_internally,
+    structured_output_plan,
     validate_parameters,
+)
+from ._settings import (
+    DEFAULT_MAX_RETRIES,
+    ClientCache,
+    ClientSettings,
+    check_max_retries,
+    looks_like_credential,
+    reject_credentials,
+)
+from ._tools import (
+    ToolArgumentsError,
+    check_tool_names,
+    format_arguments,
+    parse_arguments,
+    parse_partial_arguments,
+    tool_names,
+)
+from ._types import (
+    Embedding,
+    EmbeddingResult,
+    GenerationChunk,
+    GenerationResult,
+    RerankItem,
+    RerankResult,
+    TokenizeResult,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
 )
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._accumulator import StreamAccumulator
     from ._client import AsyncDashScopeClient, DashScopeClient
-    from ._stream import StreamAccumulator
-    from ._types import (
-        Embedding,
-        EmbeddingResult,
-        GenerationChunk,
-        GenerationResult,
-        RerankItem,
-        RerankResult,
-        TokenizeResult,
-        ToolCall,
-        ToolCallDelta,
-        Usage,
-    )
 
 # Loaded on first use (PEP 562): importing an adapter does not import httpx and the client
 # until a client is created.
 _LAZY = {
     "AsyncDashScopeClient": "_client",
     "DashScopeClient": "_client",
-    "StreamAccumulator": "_stream",
-    **{
-        name: "_types"
-        for name in (
-            "Embedding",
-            "EmbeddingResult",
-            "GenerationChunk",
-            "GenerationResult",
-            "RerankItem",
-            "RerankResult",
-            "TokenizeResult",
-            "ToolCall",
-            "ToolCallDelta",
-            "Usage",
-        )
-    },
+    "StreamAccumulator": "_accumulator",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qwen_dashscope' has no attribute {name!r}")
-    from importlib import import_module
+if not TYPE_CHECKING:  # type checkers see the imports above, and only those names
 
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'qwen_dashscope' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
@@ -99,6 +126,10 @@ def __dir__() -> list[str]:
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CAPABILITIES",
+    "DEFAULT_MAX_RETRIES",
+    "GENERATION_PARAMETERS",
+    "KNOWN_MODELS",
+    "MAX_CACHE_MARKERS",
     "REGIONS",
     "APIConnectionError",
     "APIError",
@@ -106,6 +137,9 @@ __all__ = [
     "AsyncDashScopeClient",
     "AuthenticationError",
     "BadRequestError",
+    "ChatRequest",
+    "ClientCache",
+    "ClientSettings",
     "ContentFilterError",
     "DashScopeClient",
     "DashScopeError",
@@ -114,6 +148,8 @@ __all__ = [
     "GenerationChunk",
     "GenerationResult",
     "InvalidRequestError",
+    "MediaPart",
+    "Message",
     "ModelCapabilities",
     "NotFoundError",
     "PermissionDeniedError",
@@ -122,21 +158,44 @@ __all__ = [
     "Region",
     "RerankItem",
     "RerankResult",
+    "ResolvedChat",
     "ServerError",
     "StreamAccumulator",
+    "StructuredOutputPlan",
+    "TextPart",
     "Timeouts",
     "TokenizeResult",
+    "ToolArgumentsError",
     "ToolCall",
     "ToolCallDelta",
     "Usage",
     "__version__",
+    "chat_request",
+    "check_embedding_batch_size",
     "check_embedding_dimension",
+    "check_max_retries",
     "check_thinking",
+    "check_tool_binding",
     "check_tool_names",
+    "embedding_batch_limit",
+    "forced_tool_name",
+    "format_arguments",
     "get_model_capabilities",
+    "looks_like_credential",
+    "message_from_wire",
+    "normalize_tool_choice",
+    "parse_arguments",
+    "parse_partial_arguments",
     "register_model",
     "reject_booleans",
+    "reject_credentials",
+    "resolve_api_key",
     "resolve_base_url",
+    "resolve_chat",
+    "sort_unknown_keywords",
     "streams_internally",
+    "structured_output_plan",
+    "suggest_models",
+    "tool_names",
     "validate_parameters",
 ]

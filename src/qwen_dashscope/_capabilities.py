@@ -13,11 +13,13 @@ from typing import Literal
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
+    "KNOWN_MODELS",
     "Endpoint",
     "ModelCapabilities",
     "ThinkingMode",
     "get_model_capabilities",
     "register_model",
+    "suggest_models",
 ]
 
 ThinkingMode = Literal["none", "hybrid", "always"]
@@ -113,20 +115,9 @@ _TABLE: dict[str, ModelCapabilities] = {
     "qwen3.5-plus": _QWEN35,
     "qwen3.5-flash": _QWEN35,
     "qwen3.6-plus": _QWEN35,
-    # Qwen3 open-source hybrids think by default and only when streaming
+    # Qwen3 open-source hybrids think by default and only when streaming; the -thinking and
+    # -instruct variants are matched by family below (_FAMILIES).
     "qwen3-": _QWEN3_OPEN,
-    "qwen3-next-80b-a3b-thinking": _TEXT(
-        context_window=131_072, max_output=32_768, thinking="always"
-    ),
-    "qwen3-next-80b-a3b-instruct": _TEXT(context_window=131_072, max_output=32_768),
-    "qwen3-235b-a22b-thinking-2507": _TEXT(
-        context_window=131_072, max_output=32_768, thinking="always"
-    ),
-    "qwen3-30b-a3b-thinking-2507": _TEXT(
-        context_window=131_072, max_output=32_768, thinking="always"
-    ),
-    "qwen3-235b-a22b-instruct-2507": _TEXT(context_window=131_072, max_output=32_768),
-    "qwen3-30b-a3b-instruct-2507": _TEXT(context_window=131_072, max_output=32_768),
     # Reasoning-only
     "qwq": _TEXT(
         context_window=131_072, max_output=8_192, thinking="always", thinking_stream_only=True
@@ -169,10 +160,88 @@ _TABLE: dict[str, ModelCapabilities] = {
         context_window=8_000, max_output=0, endpoint="rerank", vision=True
     ),
 }
+# Families whose size part varies (qwen3-235b-a22b-thinking-2507, qwen3-4b-thinking-2507,
+# qwen3-next-80b-a3b-thinking, qwen3-vl-235b-a22b-thinking...), so new sizes follow. The
+# open-source thinking variants only answer streaming requests at all ("This model only
+# support stream mode"), so the core streams them internally.
+_THINKING_OPEN = _TEXT(
+    context_window=131_072,
+    max_output=32_768,
+    thinking="always",
+    thinking_stream_only=True,
+    stream_only=True,
+)
+_FAMILIES: tuple[tuple[re.Pattern[str], ModelCapabilities], ...] = (
+    (
+        re.compile(r"^qwen3(\.\d+)?-vl-[\w.-]*-thinking(-\d+)?$"),
+        replace(_THINKING_OPEN, context_window=262_144, vision=True, endpoint="multimodal"),
+    ),
+    (
+        re.compile(r"^qwen3(\.\d+)?-vl-[\w.-]*-instruct(-\d+)?$"),
+        replace(_VL, context_window=262_144, max_output=32_768, tools=True),
+    ),
+    (re.compile(r"^qwen3(\.\d+)?-[\w.-]*-thinking(-\d+)?$"), _THINKING_OPEN),
+    (
+        re.compile(r"^qwen3(\.\d+)?-[\w.-]*-instruct(-\d+)?$"),
+        _TEXT(context_window=131_072, max_output=32_768),
+    ),
+)
 # A plain "qwen3-" prefix must not capture the families above that have their own rows.
 _PREFIXES = sorted(_TABLE, key=len, reverse=True)
 _OVERRIDES: dict[str, ModelCapabilities] = {}
 _SNAPSHOT = re.compile(r"(-latest|-\d{4}-\d{2}-\d{2}|-\d{4})$")
+
+KNOWN_MODELS: tuple[str, ...] = (
+    "qwen-max",
+    "qwen-plus",
+    "qwen-turbo",
+    "qwen-flash",
+    "qwen-long",
+    "qwen3-max",
+    "qwen3-coder-plus",
+    "qwen3-coder-flash",
+    "qwen3.5-plus",
+    "qwen3.5-flash",
+    "qwen3.6-plus",
+    "qwen3-235b-a22b",
+    "qwen3-32b",
+    "qwen3-30b-a3b",
+    "qwen3-235b-a22b-thinking-2507",
+    "qwen3-235b-a22b-instruct-2507",
+    "qwen3-30b-a3b-thinking-2507",
+    "qwen3-30b-a3b-instruct-2507",
+    "qwen3-next-80b-a3b-thinking",
+    "qwen3-next-80b-a3b-instruct",
+    "qwq-plus",
+    "qwq-32b",
+    "deepseek-r1",
+    "deepseek-v3",
+    "qwen-vl-max",
+    "qwen-vl-plus",
+    "qwen3-vl-plus",
+    "qwen3-vl-flash",
+    "qwen3-vl-235b-a22b-thinking",
+    "qwen3-vl-235b-a22b-instruct",
+    "qvq-max",
+    "qwen-omni-turbo",
+    "qwen3-omni-flash",
+    "text-embedding-v1",
+    "text-embedding-v2",
+    "text-embedding-v3",
+    "text-embedding-v4",
+    "qwen3-rerank",
+    "gte-rerank-v2",
+    "qwen3-vl-rerank",
+)
+"""Model names the package knows (for suggestions when a name is misspelled)."""
+
+
+def suggest_models(model: str, *, limit: int = 3) -> list[str]:
+    """The known model names closest to ``model`` (for 'did you mean' hints)."""
+    import difflib
+
+    names = sorted(set(KNOWN_MODELS) | set(_OVERRIDES))
+    return difflib.get_close_matches(model.lower(), names, n=limit, cutoff=0.6)
 
 
 def register_model(name: str, capabilities: ModelCapabilities) -> None:
@@ -188,6 +257,9 @@ def get_model_capabilities(model: str) -> ModelCapabilities:
     for candidate in (name, _SNAPSHOT.sub("", name)):
         if candidate in _TABLE:
             return _TABLE[candidate]
+    for pattern, caps in _FAMILIES:
+        if pattern.match(name):
+            return caps
     for prefix in _PREFIXES:
         if name.startswith(prefix):
             return _TABLE[prefix]

@@ -1,9 +1,14 @@
-"""Sync and async DashScope clients: thin I/O twins around the pure core.
+"""Sync and async DashScope clients: the I/O around the pure core, as two thin twins.
 
-Request building (``_request``), error mapping (``_errors``), retry decisions (``_retry``),
-SSE decoding (``_sse``) and stream accumulation (``_stream``) are pure; the two classes here
-only send, read, sleep and close. Their bodies differ only in ``await``/``async for`` (a parity
-test compares them).
+Everything that decides is elsewhere and pure: the rules (``_rules``), the native protocol's
+bodies and answers (``_native``), stream accumulation (``_accumulator``), SSE decoding
+(``_sse``), retry policy (``_retry``), error mapping (``_errors``). The twins here send, read,
+sleep and close. Their bodies differ only in ``await`` / ``async`` spellings, which a parity
+test checks method by method.
+
+Each call has one retry loop. A non-streaming call is retried until its whole body has been
+read and parsed; a stream until its first event has been read and parsed, never after (the
+caller may already have shown it). At most ``max_retries + 1`` requests are sent per call.
 """
 
 from __future__ import annotations
@@ -11,89 +16,73 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import platform
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from typing import Any, Literal
 
 import httpx
-from pydantic import SecretStr, ValidationError
 
-from ._capabilities import Endpoint, get_model_capabilities
-from ._config import Timeouts, auth_hint, resolve_api_key, resolve_base_url
+from ._accumulator import StreamAccumulator
+from ._capabilities import Endpoint
+from ._config import Timeouts
 from ._errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     DashScopeError,
-    InvalidRequestError,
     ProtocolError,
     error_from_body,
 )
-from ._pools import parsed_url, shared_async_http_client, shared_http_client
-from ._request import (
+from ._json import dumps, loads
+from ._messages import ChatRequest, Message, chat_request
+from ._native import (
     EMBEDDING_PATH,
     RERANK_PATH,
     TOKENIZER_PATH,
-    PreparedGeneration,
-    prepare_embedding,
-    prepare_generation,
-    prepare_rerank,
-    streams_internally,
+    WireRequest,
+    embedding_body,
+    embedding_result,
+    generation_result,
+    parse_model,
+    render_chat,
+    rerank_body,
+    rerank_result,
+    tokenize_body,
+    tokenize_chat_body,
+    tokenize_result,
 )
-from ._retry import backoff, retry_after, should_retry_error
-from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import StreamAccumulator, result_from_response
-from ._types import (
-    Embedding,
-    EmbeddingResult,
-    GenerationChunk,
-    GenerationResult,
-    RerankItem,
-    RerankResult,
-    TokenizeResult,
-    Usage,
-)
+from ._pools import parsed_url, shared_async_http_client, shared_http_client
+from ._retry import MAX_RETRY_AFTER, backoff, retry_after, should_retry_error
+from ._rules import embedding_batches, resolve_chat
+from ._settings import ClientSettings
+from ._sse import SSEDecoder
+from ._types import EmbeddingResult, GenerationChunk, GenerationResult, RerankResult, TokenizeResult
 from ._version import __version__
 
-if TYPE_CHECKING:
-    from ._wire import EmbeddingResponse, RerankResponse, TokenizeResponse
-
-__all__ = ["AsyncDashScopeClient", "DashScopeClient", "reuse_client"]
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_RERANK_MODEL",
+    "AsyncDashScopeClient",
+    "DashScopeClient",
+]
 
 logger = logging.getLogger("qwen_dashscope")
 
-_loads: Callable[[str | bytes], Any]
-_dumps: Callable[[Any], bytes]
-try:  # orjson is several times faster and gives the same JSON; langsmith already depends on it
-    import orjson
-
-    _loads = orjson.loads
-
-    def _dumps(obj: Any) -> bytes:
-        # Non-string keys (e.g. {token_id: bias}) are stringified, as the stdlib does.
-        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-
-except ImportError:  # pragma: no cover - exercised in environments without orjson
-    _loads = json.loads
-
-    def _dumps(obj: Any) -> bytes:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-DEFAULT_MAX_RETRIES = 2
 DEFAULT_EMBEDDING_MODEL = "text-embedding-v4"
 DEFAULT_RERANK_MODEL = "qwen3-rerank"
+MAX_BODY_BYTES = 256 * 1024 * 1024
+"""The largest non-streaming answer read (DashScope answers are far smaller)."""
 _USER_AGENT = (
     f"qwen-dashscope/{__version__}; python/{platform.python_version()}; httpx/{httpx.__version__}"
 )
 
 
 @contextlib.contextmanager
-def _translate_errors(request_id: str | None = None) -> Iterator[None]:
+def _translate_errors(request_id: str | None = None, host: str = "") -> Iterator[None]:
     """The one place where httpx's exceptions become ours."""
+    where = f" (while talking to {host}; check base_url / region and your network)" if host else ""
     try:
         yield
     except httpx.TimeoutException as exc:
@@ -102,11 +91,16 @@ def _translate_errors(request_id: str | None = None) -> Iterator[None]:
         cause = exc.__cause__
         if cause is not None and "Timeout" not in type(cause).__name__:
             raise APIConnectionError(
-                f"{type(cause).__name__}: {cause}", request_id=request_id
+                f"{type(cause).__name__}: {cause}{where}", request_id=request_id
             ) from exc
-        raise APITimeoutError(f"{type(exc).__name__}: {exc}", request_id=request_id) from exc
+        raise APITimeoutError(
+            f"{type(exc).__name__}: {exc}{where}; raise timeout= if the model needs longer",
+            request_id=request_id,
+        ) from exc
     except httpx.RequestError as exc:
-        raise APIConnectionError(f"{type(exc).__name__}: {exc}", request_id=request_id) from exc
+        raise APIConnectionError(
+            f"{type(exc).__name__}: {exc}{where}", request_id=request_id
+        ) from exc
 
 
 @functools.lru_cache(maxsize=64)
@@ -116,8 +110,14 @@ def _httpx_timeout(timeouts: Timeouts) -> httpx.Timeout:
     )
 
 
+def _least(limit: float | None, left: float) -> float:
+    return left if limit is None else min(limit, left)
+
+
 class _Deadline:
-    """The ``total`` timeout: a deadline for a whole call, retries included."""
+    """The ``total`` timeout: a deadline for a whole call, retries and body included."""
+
+    __slots__ = ("_end", "_timeouts")
 
     def __init__(self, timeouts: Timeouts) -> None:
         self._timeouts = timeouts
@@ -127,10 +127,10 @@ class _Deadline:
         return None if self._end is None else self._end - time.monotonic()
 
     def check(self, request_id: str | None = None) -> None:
-        left = self.remaining()
-        if left is not None and left <= 0:
+        if self._end is not None and time.monotonic() >= self._end:
             raise APITimeoutError(
-                f"the call exceeded its total timeout of {self._timeouts.total}s",
+                f"the call exceeded its total timeout of {self._timeouts.total}s "
+                "(Timeouts(total=...)); raise it if the model needs longer",
                 request_id=request_id,
             )
 
@@ -139,7 +139,7 @@ class _Deadline:
         if left is None:
             return _httpx_timeout(self._timeouts)
         self.check()
-        connect, read = min(self._timeouts.connect, left), min(self._timeouts.read, left)
+        connect, read = _least(self._timeouts.connect, left), _least(self._timeouts.read, left)
         return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
     def allows_sleep(self, seconds: float) -> bool:
@@ -148,210 +148,136 @@ class _Deadline:
 
 
 class _BaseClient:
-    """Configuration and the pure pieces shared by both twins."""
+    """Settings and the pure pieces shared by both twins."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        region: str | None = None,
-        workspace: str | None = None,
-        timeout: float | Timeouts | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> None:
-        raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        self._api_key = SecretStr(resolve_api_key(raw_key))
-        self.base_url = resolve_base_url(base_url, region)
-        self.workspace = workspace
-        self.timeouts = Timeouts.of(timeout)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(
-                f"max_retries must be an integer >= 0, got {max_retries!r}", param="max_retries"
-            )
-        self.max_retries = max_retries
-        self._default_headers = dict(default_headers or {})
-        self._auth_hint = auth_hint(self.base_url)
+    def __init__(self, settings: ClientSettings | None = None, **options: Any) -> None:
+        if settings is not None and options:
+            raise TypeError("pass either settings or keyword options, not both")
+        self.settings = settings if settings is not None else ClientSettings.resolve(**options)
+        self._host = httpx.URL(self.settings.base_url).host
+        self._token_counts: dict[bytes, int] = {}
+
+    def _remember_count(self, key: bytes, count: int) -> None:
+        if len(self._token_counts) >= 512:
+            self._token_counts.pop(next(iter(self._token_counts)))
+        self._token_counts[key] = count
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return self.settings.timeouts
+
+    @property
+    def max_retries(self) -> int:
+        return self.settings.max_retries
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
 
     def _headers(self, *, stream: bool) -> dict[str, str]:
-        # Built per request, not cached: the key stays in its SecretStr between requests.
+        # Built per request and handed straight to httpx (whose Headers repr masks it): the
+        # key never sits in a plain dict in one of this module's frames.
+        settings = self.settings
         headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            "Authorization": "Bearer " + settings.api_key.get_secret_value(),
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             "user-agent": _USER_AGENT,
         }
         if stream:
             headers["X-DashScope-SSE"] = "enable"
-        if self.workspace:
-            headers["X-DashScope-WorkSpace"] = self.workspace
-        headers.update(self._default_headers)
+        if settings.workspace:
+            headers["X-DashScope-WorkSpace"] = settings.workspace
+        headers.update(settings.default_headers)
         return headers
 
     def _url(self, path: str) -> httpx.URL:
-        return parsed_url(self.base_url + path)
+        return parsed_url(self.settings.base_url + path)
 
-    def _error(self, status: int, body: Any, headers: Mapping[str, str]) -> APIError:
-        return error_from_body(
-            status, body, header_request_id=headers.get("x-request-id"), auth_hint=self._auth_hint
+    def _error(self, status: int | None, body: Any, headers: Mapping[str, str]) -> APIError:
+        error = error_from_body(
+            status,
+            body,
+            header_request_id=headers.get("x-request-id"),
+            auth_hint=self.settings.auth_hint,
         )
+        error.headers = headers
+        return error
 
     def _retry_delay(
         self, error: DashScopeError, attempt: int, headers: Mapping[str, str], deadline: _Deadline
     ) -> float | None:
         """Seconds to wait before retrying ``error``, or None to give up."""
-        if attempt >= self.max_retries or not should_retry_error(error):
+        if not should_retry_error(error):
             return None
-        delay = retry_after(headers)
-        if delay is None:
-            delay = backoff(attempt)
+        if isinstance(error, APIError) and error.headers:
+            headers = error.headers
+        asked = retry_after(headers)
+        if asked is not None and isinstance(error, APIError):
+            error.retry_after = asked
+            if asked > MAX_RETRY_AFTER or not deadline.allows_sleep(asked):
+                error.message += (
+                    f" (the service asked to wait {asked:.0f}s before trying again: longer than "
+                    "this call waits; retry later)"
+                )
+                error.args = (error.message,)
+                return None
+        if attempt >= self.settings.max_retries:
+            return None
+        delay = backoff(attempt) if asked is None else asked
         if not deadline.allows_sleep(delay):
             return None
         logger.info(
             "retrying after %s (attempt %d of %d, waiting %.2fs)",
             type(error).__name__,
             attempt + 1,
-            self.max_retries,
+            self.settings.max_retries,
             delay,
         )
         return delay
 
-    @staticmethod
-    def _parse_json(content: str | bytes, status: int, request_id: str | None) -> Any:
+    def _json(self, content: bytes | str, request_id: str | None) -> Any:
+        """A JSON answer; an error envelope where a result was expected raises typed."""
         try:
-            return _loads(content)
-        except ValueError as exc:
+            body = loads(content)
+        except ValueError:
             raise ProtocolError(
-                f"expected a JSON body, got {content[:200]!r}",
-                status_code=status,
-                request_id=request_id,
-            ) from exc
+                f"expected a JSON body, got {content[:200]!r}", request_id=request_id
+            ) from None
+        if (
+            isinstance(body, dict)
+            and "output" not in body
+            and (body.get("code") or isinstance(body.get("error"), Mapping))
+        ):
+            raise self._error(200, body, {"x-request-id": request_id or ""})
+        return body
 
-    def _error_event(self, sse: ServerSentEvent) -> APIError:
-        # An error inside an HTTP 200 stream: "event:error", ":HTTP_STATUS/400", data JSON.
-        return self._error(sse.status or 400, sse.data, {})
-
-    def _check_success_body(self, body: Any, status: int, headers: Mapping[str, str]) -> None:
-        if isinstance(body, dict) and "output" not in body and body.get("code"):
-            raise self._error(status, body, headers)
-
-    def _generation_body(self, data: str | bytes, request_id: str | None) -> dict[str, Any]:
-        """A generation body or stream event as a dict; an error body raises typed."""
-        body = self._parse_json(data, 200, request_id)
+    def _event(self, sse_event: str, data: str, status: int | None, request_id: str | None) -> Any:
+        """One SSE event as a parsed body (``event:error`` frames raise typed errors)."""
+        if sse_event == "error":
+            # [CAP §5.7] errors after SSE is negotiated: HTTP 200 + one event:error frame;
+            # without :HTTP_STATUS the code decides the class.
+            raise self._error(status, data, {"x-request-id": request_id or ""})
+        body = self._json(data, request_id)
         if not isinstance(body, dict):
             raise ProtocolError(
                 f"expected a JSON object, got {data[:200]!r}", request_id=request_id
             )
-        self._check_success_body(body, 200, {})  # an error body where a result was expected
         return body
 
-    def _generation_result(self, content: bytes, headers: Mapping[str, str]) -> GenerationResult:
-        return result_from_response(self._generation_body(content, headers.get("x-request-id")))
-
-    def _parse_model(self, name: str, content: bytes, headers: Mapping[str, str]) -> Any:
-        """Validate a body into the ``_wire`` model ``name`` (imported on first use)."""
-        from . import _wire
-
-        cls = getattr(_wire, name)
-        request_id = headers.get("x-request-id")
-        raw = self._parse_json(content, 200, request_id)
-        self._check_success_body(raw, 200, headers)
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise ProtocolError(
-                f"malformed {cls.__name__}: {content[:200]!r}", request_id=request_id
-            ) from exc
-
-    def _embedding_batches(
-        self, texts: Sequence[str], model: str, batch_size: int | None
-    ) -> list[tuple[int, Sequence[str]]]:
-        if isinstance(texts, str):
-            raise InvalidRequestError(
-                "texts must be a list of strings, not one string", param="texts"
-            )
-        limit = get_model_capabilities(model).embedding_batch_size or 10
-        size = limit if batch_size is None else batch_size
-        if size < 1 or size > limit:
-            raise InvalidRequestError(
-                f"batch_size={batch_size} must be between 1 and {model}'s limit of {limit}",
-                param="batch_size",
-            )
-        return [(start, texts[start : start + size]) for start in range(0, len(texts), size)]
-
     @staticmethod
-    def _embedding_result(responses: list[tuple[int, EmbeddingResponse]]) -> EmbeddingResult:
-        items: list[Embedding] = []
-        total = Usage()
-        request_id = None
-        for offset, response in responses:
-            for emb in sorted(response.output.embeddings, key=lambda e: e.text_index):
-                if emb.embedding is None and emb.sparse_embedding is None:
-                    raise ProtocolError(
-                        f"embedding {emb.text_index} came back empty",
-                        request_id=response.request_id,
-                    )
-                items.append(
-                    Embedding(
-                        index=offset + emb.text_index,
-                        vector=emb.embedding or [],
-                        sparse=emb.sparse_embedding,
-                    )
-                )
-            if response.usage is not None:
-                used = response.usage.total_tokens or response.usage.input_tokens or 0
-                total.input_tokens += used
-                total.total_tokens += used
-            request_id = response.request_id
-        return EmbeddingResult(embeddings=items, usage=total, request_id=request_id)
-
-    @staticmethod
-    def _check_embedding_count(result: EmbeddingResult, expected: int) -> EmbeddingResult:
-        if len(result.embeddings) != expected:
-            raise ProtocolError(
-                f"asked for {expected} embeddings, received {len(result.embeddings)}",
-                request_id=result.request_id,
-            )
-        return result
-
-    @staticmethod
-    def _tokenize_body(model: str, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        if not messages:
-            raise InvalidRequestError("messages is empty", param="messages")
-        return {"model": model, "input": {"messages": list(messages)}, "parameters": {}}
-
-    @staticmethod
-    def _tokenize_result(response: TokenizeResponse) -> TokenizeResult:
-        usage = response.usage
-        count = usage.input_tokens if usage and usage.input_tokens is not None else None
-        return TokenizeResult(
-            token_ids=response.output.token_ids,
-            tokens=response.output.tokens,
-            input_tokens=len(response.output.token_ids) if count is None else count,
-            request_id=response.request_id,
+    def _unfinished(accumulator: StreamAccumulator) -> APIConnectionError:
+        return APIConnectionError(
+            "the stream ended before the model finished (no final finish_reason)",
+            request_id=accumulator.request_id,
         )
 
-    @staticmethod
-    def _rerank_result(response: RerankResponse) -> RerankResult:
-        usage = response.usage
-        used = (usage.total_tokens or usage.input_tokens or 0) if usage else 0
-        items = [
-            RerankItem(
-                index=r.index,
-                relevance_score=r.relevance_score,
-                document=(r.document or {}).get("text"),
-            )
-            for r in sorted(response.output.results, key=lambda r: -r.relevance_score)
-        ]
-        return RerankResult(
-            results=items,
-            usage=Usage(input_tokens=used, total_tokens=used),
-            request_id=response.request_id,
-        )
+
+def _prepare(request: ChatRequest, *, stream: bool) -> WireRequest:
+    return render_chat(resolve_chat(request, stream=stream))
 
 
 class DashScopeClient(_BaseClient):
@@ -363,8 +289,14 @@ class DashScopeClient(_BaseClient):
     ...     print(chunk.text, end="")
     """
 
-    def __init__(self, *, http_client: httpx.Client | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        settings: ClientSettings | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(settings, **options)
         self._injected = http_client
 
     @property
@@ -382,32 +314,61 @@ class DashScopeClient(_BaseClient):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- plumbing -------------------------------------------------------------------------
+    # -- I/O ------------------------------------------------------------------------------
     def _send(
-        self, path: str, body: dict[str, Any], *, stream: bool, deadline: _Deadline
+        self, path: str, payload: bytes, *, stream: bool, deadline: _Deadline
     ) -> httpx.Response:
-        """POST with retries; returns an open 200 response (caller closes it)."""
+        """One attempt: an open 200 response (the caller closes it), or a typed error."""
+        http = self._http
+        with _translate_errors(host=self._host):
+            request = http.build_request(
+                "POST",
+                self._url(path),
+                content=payload,
+                headers=self._headers(stream=stream),
+                timeout=deadline.httpx_timeout(),
+            )
+            response = http.send(request, stream=True)
+        if response.status_code == 200:
+            return response
+        try:
+            content = self._read_body(response, deadline)
+        finally:
+            response.close()
+        raise self._error(response.status_code, content, response.headers)
+
+    def _read_body(self, response: httpx.Response, deadline: _Deadline) -> bytes:
+        """The whole body, within the deadline and the size limit."""
+        request_id = response.headers.get("x-request-id")
+        parts: list[bytes] = []
+        size = 0
+        with _translate_errors(request_id, self._host):
+            for chunk in response.iter_bytes():
+                parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ProtocolError(
+                        f"the answer is over {MAX_BODY_BYTES} bytes", request_id=request_id
+                    )
+                deadline.check(request_id)
+        return b"".join(parts)
+
+    def _request_json(self, path: str, body: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """POST and parse the answer: one retry loop covering the send and the whole body."""
+        deadline = _Deadline(self.settings.timeouts)
+        payload = dumps(body)
         attempt = 0
         while True:
             headers: Mapping[str, str] = {}
             try:
-                with _translate_errors():
-                    request = self._http.build_request(
-                        "POST",
-                        self._url(path),
-                        content=_dumps(body),  # UTF-8 JSON; Content-Type is in the headers
-                        headers=self._headers(stream=stream),
-                        timeout=deadline.httpx_timeout(),
-                    )
-                    response = self._http.send(request, stream=True)
-                    headers = response.headers
-                    if response.status_code == 200:
-                        return response
-                    try:
-                        content = response.read()
-                    finally:
-                        response.close()
-                raise self._error(response.status_code, content, headers)
+                response = self._send(path, payload, stream=False, deadline=deadline)
+                headers = response.headers
+                try:
+                    content = self._read_body(response, deadline)
+                finally:
+                    response.close()
+                request_id = headers.get("x-request-id")
+                return self._json(content, request_id), request_id
             except (APIError, APIConnectionError) as error:
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
@@ -415,112 +376,114 @@ class DashScopeClient(_BaseClient):
                 time.sleep(delay)
                 attempt += 1
 
-    def _events(
-        self, path: str, body: dict[str, Any], deadline: _Deadline
-    ) -> Generator[ServerSentEvent, None, None]:
-        """SSE events of a streaming call; retried only until the first event is handed out."""
+    def _bodies(
+        self, response: httpx.Response, deadline: _Deadline
+    ) -> Generator[dict[str, Any], None, None]:
+        """The parsed events of an open streaming response (one body if it was not SSE)."""
+        request_id = response.headers.get("x-request-id")
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            yield self._json(self._read_body(response, deadline), request_id)
+            return
+        decoder = SSEDecoder(request_id=request_id)
+        with _translate_errors(request_id, self._host):
+            for chunk in response.iter_bytes():
+                for sse in decoder.feed(chunk):
+                    yield self._event(sse.event, sse.data, sse.status, request_id)
+                deadline.check(request_id)
+            for sse in decoder.end():
+                yield self._event(sse.event, sse.data, sse.status, request_id)
+
+    def _open_stream(
+        self, path: str, payload: bytes, deadline: _Deadline
+    ) -> tuple[httpx.Response, Generator[dict[str, Any], None, None], dict[str, Any]]:
+        """Send a streaming request and read its first event: the one retry loop of a stream."""
         attempt = 0
         while True:
-            response = self._send(path, body, stream=True, deadline=deadline)
-            request_id = response.headers.get("x-request-id")
-            yielded = False
+            headers: Mapping[str, str] = {}
+            response = None
             try:
-                with contextlib.closing(self._iter_response(response, request_id, deadline)) as src:
-                    for sse in src:
-                        if sse.event == "error":
-                            raise self._error_event(sse)
-                        yielded = True
-                        yield sse
-                return
+                response = self._send(path, payload, stream=True, deadline=deadline)
+                headers = response.headers
+                bodies = self._bodies(response, deadline)
+                first = next(bodies, None)
+                if first is None:
+                    raise APIConnectionError(
+                        "the stream ended before its first event",
+                        request_id=headers.get("x-request-id"),
+                    )
+                return response, bodies, first
             except (APIError, APIConnectionError) as error:
-                delay = None if yielded else self._retry_delay(error, attempt, {}, deadline)
+                if response is not None:
+                    response.close()
+                delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
                     raise
                 time.sleep(delay)
                 attempt += 1
-            finally:
-                response.close()
 
-    def _iter_response(
-        self, response: httpx.Response, request_id: str | None, deadline: _Deadline
-    ) -> Generator[ServerSentEvent, None, None]:
-        content_type = response.headers.get("content-type", "")
-        with _translate_errors(request_id):
-            if "text/event-stream" not in content_type:  # answered without SSE: one JSON body
-                yield ServerSentEvent(event="result", data=response.read().decode("utf-8"))
-                return
-            decoder = SSEDecoder()
-            for chunk in response.iter_raw():
-                yield from decoder.feed(chunk)
-                deadline.check(request_id)
-            yield from decoder.end()
+    def _events(self, wire: WireRequest) -> Generator[dict[str, Any], None, None]:
+        """Parsed events of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = self._open_stream(wire.path, dumps(wire.body), deadline)
+        try:
+            yield first
+            yield from bodies
+        finally:
+            bodies.close()
+            response.close()
 
     # -- generation -----------------------------------------------------------------------
+    def _chunks(
+        self, wire: WireRequest, accumulator: StreamAccumulator
+    ) -> Generator[GenerationChunk, None, None]:
+        events = self._events(wire)
+        try:
+            for event in events:
+                yield from accumulator.feed(event)
+        finally:
+            events.close()
+        if not accumulator.finished:
+            raise self._unfinished(accumulator)
+
+    def chat_stream(self, request: ChatRequest) -> Generator[GenerationChunk, None, None]:
+        """Stream a chat as delta chunks (validated now; ``close()`` closes the connection)."""
+        wire = _prepare(request, stream=True)
+        return self._chunks(wire, StreamAccumulator(incremental=wire.incremental))
+
+    def chat(self, request: ChatRequest) -> GenerationResult:
+        """One complete answer; a model that only answers streamed requests is streamed."""
+        wire = _prepare(request, stream=False)
+        if not wire.stream:
+            body, _ = self._request_json(wire.path, wire.body)
+            return generation_result(body)
+        accumulator = StreamAccumulator(incremental=wire.incremental)
+        for _ in self._chunks(wire, accumulator):
+            pass
+        return accumulator.result()
+
     def stream(
         self,
         model: str,
-        messages: Sequence[Mapping[str, Any]],
+        messages: Sequence[Message | Mapping[str, Any]],
         parameters: Mapping[str, Any] | None = None,
         *,
         endpoint: Endpoint | None = None,
     ) -> Generator[GenerationChunk, None, None]:
-        """Stream a generation as delta chunks. ``close()`` (or ``break``) closes the connection."""
-        prepared = prepare_generation(model, messages, parameters, stream=True, endpoint=endpoint)
-        return self._stream_prepared(prepared, StreamAccumulator(incremental=prepared.incremental))
-
-    def _stream_prepared(
-        self, prepared: PreparedGeneration, accumulator: StreamAccumulator
-    ) -> Generator[GenerationChunk, None, None]:
-        deadline = _Deadline(self.timeouts)
-        finished = False
-        with contextlib.closing(self._events(prepared.path, prepared.body, deadline)) as events:
-            for sse in events:
-                event = self._generation_body(sse.data, accumulator.request_id)
-                for chunk in accumulator.feed(event):
-                    finished = finished or chunk.finish_reason is not None
-                    yield chunk
-        if not finished:
-            raise APIConnectionError(
-                "the stream ended before the model finished (no final finish_reason)",
-                request_id=accumulator.request_id,
-            )
+        """Stream a generation (DashScope message dicts) as delta chunks."""
+        return self.chat_stream(chat_request(model, messages, parameters, endpoint=endpoint))
 
     def generate(
         self,
         model: str,
-        messages: Sequence[Mapping[str, Any]],
+        messages: Sequence[Message | Mapping[str, Any]],
         parameters: Mapping[str, Any] | None = None,
         *,
         endpoint: Endpoint | None = None,
     ) -> GenerationResult:
-        """One complete answer. Thinking that the service only serves streamed is streamed here."""
-        params = dict(parameters or {})
-        if streams_internally(model, params):
-            prepared = prepare_generation(model, messages, params, stream=True, endpoint=endpoint)
-            accumulator = StreamAccumulator(incremental=prepared.incremental)
-            for _ in self._stream_prepared(prepared, accumulator):
-                pass
-            return accumulator.result()
-        prepared = prepare_generation(model, messages, params, stream=False, endpoint=endpoint)
-        deadline = _Deadline(self.timeouts)
-        response = self._send(prepared.path, prepared.body, stream=False, deadline=deadline)
-        try:
-            with _translate_errors(response.headers.get("x-request-id")):
-                content = response.read()
-        finally:
-            response.close()
-        return self._generation_result(content, response.headers)
+        """One complete answer to DashScope message dicts."""
+        return self.chat(chat_request(model, messages, parameters, endpoint=endpoint))
 
-    # -- embeddings and rerank ------------------------------------------------------------
-    def _post_json(self, path: str, body: dict[str, Any]) -> tuple[bytes, Mapping[str, str]]:
-        deadline = _Deadline(self.timeouts)
-        response = self._send(path, body, stream=False, deadline=deadline)
-        try:
-            with _translate_errors(response.headers.get("x-request-id")):
-                return response.read(), response.headers
-        finally:
-            response.close()
-
+    # -- embeddings, rerank, tokenizer ----------------------------------------------------
     def embed(
         self,
         texts: Sequence[str],
@@ -533,19 +496,25 @@ class DashScopeClient(_BaseClient):
         batch_size: int | None = None,
     ) -> EmbeddingResult:
         """Embed ``texts``, split into batches within the model's limit, in input order."""
-        responses = []
-        for offset, batch in self._embedding_batches(texts, model, batch_size):
-            body = prepare_embedding(
-                model,
-                batch,
-                text_type=text_type,
-                dimension=dimension,
-                output_type=output_type,
-                instruct=instruct,
+        bodies = [
+            (
+                offset,
+                embedding_body(
+                    model,
+                    batch,
+                    text_type=text_type,
+                    dimension=dimension,
+                    output_type=output_type,
+                    instruct=instruct,
+                ),
             )
-            content, headers = self._post_json(EMBEDDING_PATH, body)
-            responses.append((offset, self._parse_model("EmbeddingResponse", content, headers)))
-        return self._check_embedding_count(self._embedding_result(responses), len(texts))
+            for offset, batch in embedding_batches(texts, model, batch_size)
+        ]
+        responses = []
+        for offset, body in bodies:
+            raw, request_id = self._request_json(EMBEDDING_PATH, body)
+            responses.append((offset, parse_model("EmbeddingResponse", raw, request_id)))
+        return embedding_result(responses, len(texts))
 
     def rerank(
         self,
@@ -558,7 +527,7 @@ class DashScopeClient(_BaseClient):
         instruct: str | None = None,
     ) -> RerankResult:
         """Rerank ``documents`` against ``query``, most relevant first."""
-        body = prepare_rerank(
+        body = rerank_body(
             model,
             query,
             documents,
@@ -566,14 +535,25 @@ class DashScopeClient(_BaseClient):
             return_documents=return_documents,
             instruct=instruct,
         )
-        content, headers = self._post_json(RERANK_PATH, body)
-        return self._rerank_result(self._parse_model("RerankResponse", content, headers))
+        raw, request_id = self._request_json(RERANK_PATH, body)
+        return rerank_result(parse_model("RerankResponse", raw, request_id))
 
     def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
-        body = self._tokenize_body(model, messages)
-        content, headers = self._post_json(TOKENIZER_PATH, body)
-        return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
+        raw, request_id = self._request_json(TOKENIZER_PATH, tokenize_body(model, messages))
+        return tokenize_result(parse_model("TokenizeResponse", raw, request_id))
+
+    def count_tokens(self, request: ChatRequest) -> int:
+        """Input tokens of a chat (messages and tools), from DashScope's tokenizer; answers
+        are remembered, so counting growing prefixes of a conversation stays cheap."""
+        body = tokenize_chat_body(resolve_chat(request, stream=False))
+        key = dumps(body)
+        count = self._token_counts.get(key)
+        if count is None:
+            raw, request_id = self._request_json(TOKENIZER_PATH, body)
+            count = tokenize_result(parse_model("TokenizeResponse", raw, request_id)).input_tokens
+            self._remember_count(key, count)
+        return count
 
 
 class AsyncDashScopeClient(_BaseClient):
@@ -587,14 +567,15 @@ class AsyncDashScopeClient(_BaseClient):
 
     def __init__(
         self,
+        settings: ClientSettings | None = None,
         *,
         http_client: httpx.AsyncClient | None = None,
         embedding_concurrency: int = 4,
-        **kwargs: Any,
+        **options: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(settings, **options)
         self._injected = http_client
-        self.embedding_concurrency = embedding_concurrency
+        self.embedding_concurrency = max(1, embedding_concurrency)
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -611,32 +592,61 @@ class AsyncDashScopeClient(_BaseClient):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # -- plumbing -------------------------------------------------------------------------
+    # -- I/O ------------------------------------------------------------------------------
     async def _send(
-        self, path: str, body: dict[str, Any], *, stream: bool, deadline: _Deadline
+        self, path: str, payload: bytes, *, stream: bool, deadline: _Deadline
     ) -> httpx.Response:
-        """POST with retries; returns an open 200 response (caller closes it)."""
+        """One attempt: an open 200 response (the caller closes it), or a typed error."""
+        http = self._http
+        with _translate_errors(host=self._host):
+            request = http.build_request(
+                "POST",
+                self._url(path),
+                content=payload,
+                headers=self._headers(stream=stream),
+                timeout=deadline.httpx_timeout(),
+            )
+            response = await http.send(request, stream=True)
+        if response.status_code == 200:
+            return response
+        try:
+            content = await self._read_body(response, deadline)
+        finally:
+            await response.aclose()
+        raise self._error(response.status_code, content, response.headers)
+
+    async def _read_body(self, response: httpx.Response, deadline: _Deadline) -> bytes:
+        """The whole body, within the deadline and the size limit."""
+        request_id = response.headers.get("x-request-id")
+        parts: list[bytes] = []
+        size = 0
+        with _translate_errors(request_id, self._host):
+            async for chunk in response.aiter_bytes():
+                parts.append(chunk)
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ProtocolError(
+                        f"the answer is over {MAX_BODY_BYTES} bytes", request_id=request_id
+                    )
+                deadline.check(request_id)
+        return b"".join(parts)
+
+    async def _request_json(self, path: str, body: Mapping[str, Any]) -> tuple[Any, str | None]:
+        """POST and parse the answer: one retry loop covering the send and the whole body."""
+        deadline = _Deadline(self.settings.timeouts)
+        payload = dumps(body)
         attempt = 0
         while True:
             headers: Mapping[str, str] = {}
             try:
-                with _translate_errors():
-                    request = self._http.build_request(
-                        "POST",
-                        self._url(path),
-                        content=_dumps(body),  # UTF-8 JSON; Content-Type is in the headers
-                        headers=self._headers(stream=stream),
-                        timeout=deadline.httpx_timeout(),
-                    )
-                    response = await self._http.send(request, stream=True)
-                    headers = response.headers
-                    if response.status_code == 200:
-                        return response
-                    try:
-                        content = await response.aread()
-                    finally:
-                        await response.aclose()
-                raise self._error(response.status_code, content, headers)
+                response = await self._send(path, payload, stream=False, deadline=deadline)
+                headers = response.headers
+                try:
+                    content = await self._read_body(response, deadline)
+                finally:
+                    await response.aclose()
+                request_id = headers.get("x-request-id")
+                return self._json(content, request_id), request_id
             except (APIError, APIConnectionError) as error:
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
@@ -644,124 +654,116 @@ class AsyncDashScopeClient(_BaseClient):
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    async def _events(
-        self, path: str, body: dict[str, Any], deadline: _Deadline
-    ) -> AsyncGenerator[ServerSentEvent, None]:
-        """SSE events of a streaming call; retried only until the first event is handed out."""
+    async def _bodies(
+        self, response: httpx.Response, deadline: _Deadline
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The parsed events of an open streaming response (one body if it was not SSE)."""
+        request_id = response.headers.get("x-request-id")
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            yield self._json(await self._read_body(response, deadline), request_id)
+            return
+        decoder = SSEDecoder(request_id=request_id)
+        with _translate_errors(request_id, self._host):
+            async for chunk in response.aiter_bytes():
+                for sse in decoder.feed(chunk):
+                    yield self._event(sse.event, sse.data, sse.status, request_id)
+                deadline.check(request_id)
+            for sse in decoder.end():
+                yield self._event(sse.event, sse.data, sse.status, request_id)
+
+    async def _open_stream(
+        self, path: str, payload: bytes, deadline: _Deadline
+    ) -> tuple[httpx.Response, AsyncGenerator[dict[str, Any], None], dict[str, Any]]:
+        """Send a streaming request and read its first event: the one retry loop of a stream."""
         attempt = 0
         while True:
-            response = await self._send(path, body, stream=True, deadline=deadline)
-            request_id = response.headers.get("x-request-id")
-            yielded = False
+            headers: Mapping[str, str] = {}
+            response = None
             try:
-                source = self._iter_response(response, request_id, deadline)
-                try:
-                    async for sse in source:
-                        if sse.event == "error":
-                            raise self._error_event(sse)
-                        yielded = True
-                        yield sse
-                finally:
-                    await source.aclose()
-                return
+                response = await self._send(path, payload, stream=True, deadline=deadline)
+                headers = response.headers
+                bodies = self._bodies(response, deadline)
+                first = await anext(bodies, None)
+                if first is None:
+                    raise APIConnectionError(
+                        "the stream ended before its first event",
+                        request_id=headers.get("x-request-id"),
+                    )
+                return response, bodies, first
             except (APIError, APIConnectionError) as error:
-                delay = None if yielded else self._retry_delay(error, attempt, {}, deadline)
+                if response is not None:
+                    await response.aclose()
+                delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
                     raise
                 await asyncio.sleep(delay)
                 attempt += 1
-            finally:
-                await response.aclose()
 
-    async def _iter_response(
-        self, response: httpx.Response, request_id: str | None, deadline: _Deadline
-    ) -> AsyncGenerator[ServerSentEvent, None]:
-        content_type = response.headers.get("content-type", "")
-        with _translate_errors(request_id):
-            if "text/event-stream" not in content_type:  # answered without SSE: one JSON body
-                yield ServerSentEvent(event="result", data=(await response.aread()).decode())
-                return
-            decoder = SSEDecoder()
-            async for chunk in response.aiter_raw():
-                for sse in decoder.feed(chunk):
-                    yield sse
-                deadline.check(request_id)
-            for sse in decoder.end():
-                yield sse
+    async def _events(self, wire: WireRequest) -> AsyncGenerator[dict[str, Any], None]:
+        """Parsed events of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = await self._open_stream(wire.path, dumps(wire.body), deadline)
+        try:
+            yield first
+            async for body in bodies:
+                yield body
+        finally:
+            await bodies.aclose()
+            await response.aclose()
 
     # -- generation -----------------------------------------------------------------------
+    async def _chunks(
+        self, wire: WireRequest, accumulator: StreamAccumulator
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        events = self._events(wire)
+        try:
+            async for event in events:
+                for chunk in accumulator.feed(event):
+                    yield chunk
+        finally:
+            await events.aclose()
+        if not accumulator.finished:
+            raise self._unfinished(accumulator)
+
+    def chat_stream(self, request: ChatRequest) -> AsyncGenerator[GenerationChunk, None]:
+        """Stream a chat as delta chunks (validated now; ``aclose()`` closes the connection)."""
+        wire = _prepare(request, stream=True)
+        return self._chunks(wire, StreamAccumulator(incremental=wire.incremental))
+
+    async def chat(self, request: ChatRequest) -> GenerationResult:
+        """One complete answer; a model that only answers streamed requests is streamed."""
+        wire = _prepare(request, stream=False)
+        if not wire.stream:
+            body, _ = await self._request_json(wire.path, wire.body)
+            return generation_result(body)
+        accumulator = StreamAccumulator(incremental=wire.incremental)
+        async for _ in self._chunks(wire, accumulator):
+            pass
+        return accumulator.result()
+
     def stream(
         self,
         model: str,
-        messages: Sequence[Mapping[str, Any]],
+        messages: Sequence[Message | Mapping[str, Any]],
         parameters: Mapping[str, Any] | None = None,
         *,
         endpoint: Endpoint | None = None,
     ) -> AsyncGenerator[GenerationChunk, None]:
-        """Stream a generation as delta chunks. ``aclose()``/cancellation closes the connection."""
-        prepared = prepare_generation(model, messages, parameters, stream=True, endpoint=endpoint)
-        return self._stream_prepared(prepared, StreamAccumulator(incremental=prepared.incremental))
-
-    async def _stream_prepared(
-        self, prepared: PreparedGeneration, accumulator: StreamAccumulator
-    ) -> AsyncGenerator[GenerationChunk, None]:
-        deadline = _Deadline(self.timeouts)
-        finished = False
-        events = self._events(prepared.path, prepared.body, deadline)
-        try:
-            async for sse in events:
-                event = self._generation_body(sse.data, accumulator.request_id)
-                for chunk in accumulator.feed(event):
-                    finished = finished or chunk.finish_reason is not None
-                    yield chunk
-        finally:
-            await events.aclose()
-        if not finished:
-            raise APIConnectionError(
-                "the stream ended before the model finished (no final finish_reason)",
-                request_id=accumulator.request_id,
-            )
+        """Stream a generation (DashScope message dicts) as delta chunks."""
+        return self.chat_stream(chat_request(model, messages, parameters, endpoint=endpoint))
 
     async def generate(
         self,
         model: str,
-        messages: Sequence[Mapping[str, Any]],
+        messages: Sequence[Message | Mapping[str, Any]],
         parameters: Mapping[str, Any] | None = None,
         *,
         endpoint: Endpoint | None = None,
     ) -> GenerationResult:
-        """One complete answer. Thinking that the service only serves streamed is streamed here."""
-        params = dict(parameters or {})
-        if streams_internally(model, params):
-            prepared = prepare_generation(model, messages, params, stream=True, endpoint=endpoint)
-            accumulator = StreamAccumulator(incremental=prepared.incremental)
-            stream = self._stream_prepared(prepared, accumulator)
-            try:
-                async for _ in stream:
-                    pass
-            finally:
-                await stream.aclose()
-            return accumulator.result()
-        prepared = prepare_generation(model, messages, params, stream=False, endpoint=endpoint)
-        deadline = _Deadline(self.timeouts)
-        response = await self._send(prepared.path, prepared.body, stream=False, deadline=deadline)
-        try:
-            with _translate_errors(response.headers.get("x-request-id")):
-                content = await response.aread()
-        finally:
-            await response.aclose()
-        return self._generation_result(content, response.headers)
+        """One complete answer to DashScope message dicts."""
+        return await self.chat(chat_request(model, messages, parameters, endpoint=endpoint))
 
-    # -- embeddings and rerank ------------------------------------------------------------
-    async def _post_json(self, path: str, body: dict[str, Any]) -> tuple[bytes, Mapping[str, str]]:
-        deadline = _Deadline(self.timeouts)
-        response = await self._send(path, body, stream=False, deadline=deadline)
-        try:
-            with _translate_errors(response.headers.get("x-request-id")):
-                return await response.aread(), response.headers
-        finally:
-            await response.aclose()
-
+    # -- embeddings, rerank, tokenizer ----------------------------------------------------
     async def embed(
         self,
         texts: Sequence[str],
@@ -774,11 +776,10 @@ class AsyncDashScopeClient(_BaseClient):
         batch_size: int | None = None,
     ) -> EmbeddingResult:
         """Embed ``texts`` in concurrent batches (at most ``embedding_concurrency`` at once)."""
-        batches = self._embedding_batches(texts, model, batch_size)
         bodies = [
             (
                 offset,
-                prepare_embedding(
+                embedding_body(
                     model,
                     batch,
                     text_type=text_type,
@@ -787,17 +788,17 @@ class AsyncDashScopeClient(_BaseClient):
                     instruct=instruct,
                 ),
             )
-            for offset, batch in batches
+            for offset, batch in embedding_batches(texts, model, batch_size)
         ]
-        gate = asyncio.Semaphore(max(1, self.embedding_concurrency))
+        gate = asyncio.Semaphore(self.embedding_concurrency)
 
-        async def one(offset: int, body: dict[str, Any]) -> tuple[int, EmbeddingResponse]:
+        async def one(offset: int, body: dict[str, Any]) -> tuple[int, Any]:
             async with gate:
-                content, headers = await self._post_json(EMBEDDING_PATH, body)
-            return offset, self._parse_model("EmbeddingResponse", content, headers)
+                raw, request_id = await self._request_json(EMBEDDING_PATH, body)
+            return offset, parse_model("EmbeddingResponse", raw, request_id)
 
         responses = await asyncio.gather(*(one(offset, body) for offset, body in bodies))
-        return self._check_embedding_count(self._embedding_result(list(responses)), len(texts))
+        return embedding_result(responses, len(texts))
 
     async def rerank(
         self,
@@ -810,7 +811,7 @@ class AsyncDashScopeClient(_BaseClient):
         instruct: str | None = None,
     ) -> RerankResult:
         """Rerank ``documents`` against ``query``, most relevant first."""
-        body = prepare_rerank(
+        body = rerank_body(
             model,
             query,
             documents,
@@ -818,27 +819,22 @@ class AsyncDashScopeClient(_BaseClient):
             return_documents=return_documents,
             instruct=instruct,
         )
-        content, headers = await self._post_json(RERANK_PATH, body)
-        return self._rerank_result(self._parse_model("RerankResponse", content, headers))
+        raw, request_id = await self._request_json(RERANK_PATH, body)
+        return rerank_result(parse_model("RerankResponse", raw, request_id))
 
     async def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
-        body = self._tokenize_body(model, messages)
-        content, headers = await self._post_json(TOKENIZER_PATH, body)
-        return self._tokenize_result(self._parse_model("TokenizeResponse", content, headers))
+        raw, request_id = await self._request_json(TOKENIZER_PATH, tokenize_body(model, messages))
+        return tokenize_result(parse_model("TokenizeResponse", raw, request_id))
 
-
-_C = TypeVar("_C", DashScopeClient, AsyncDashScopeClient)
-
-
-def reuse_client(
-    cached: tuple[dict[str, Any], _C] | None, factory: Callable[..., _C], **options: Any
-) -> tuple[dict[str, Any], _C]:
-    """``cached`` while it was built from these same options, else ``factory(**options)``.
-
-    Model objects keep their client this way, so a changed setting (``model_copy(update=...)``,
-    attribute assignment) gets a new client instead of the old connection settings.
-    """
-    if cached is not None and cached[0] == options:
-        return cached
-    return options, factory(**options)
+    async def count_tokens(self, request: ChatRequest) -> int:
+        """Input tokens of a chat (messages and tools), from DashScope's tokenizer; answers
+        are remembered, so counting growing prefixes of a conversation stays cheap."""
+        body = tokenize_chat_body(resolve_chat(request, stream=False))
+        key = dumps(body)
+        count = self._token_counts.get(key)
+        if count is None:
+            raw, request_id = await self._request_json(TOKENIZER_PATH, body)
+            count = tokenize_result(parse_model("TokenizeResponse", raw, request_id)).input_tokens
+            self._remember_count(key, count)
+        return count

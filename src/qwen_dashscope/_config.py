@@ -1,10 +1,12 @@
-"""Regions, base URLs, timeouts and the resolution of client settings."""
+"""Regions, base URLs, timeouts, and the resolution of each connection setting."""
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from ._errors import InvalidRequestError
@@ -15,6 +17,9 @@ __all__ = [
     "Region",
     "Timeouts",
     "auth_hint",
+    "canonical_region",
+    "is_private_host",
+    "region_of",
     "resolve_api_key",
     "resolve_base_url",
 ]
@@ -47,38 +52,71 @@ _REGION_ALIASES: dict[str, str] = {
 }
 
 
+def _seconds(value: Any, name: str) -> float | None:
+    """A finite positive number of seconds, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequestError(
+            f"{name} must be a positive number of seconds, got {value!r}", param="timeout"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidRequestError(
+            f"{name}={value!r} is not a positive, finite number of seconds (use None for no limit)",
+            param="timeout",
+        )
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Timeouts in seconds.
+    """Timeouts in seconds (``None``: no limit).
 
     ``connect``: establishing the connection. ``read``: the longest wait for the next bytes
     (for a stream, between two events). ``total``: a deadline for the whole call, including
-    retries and, for a stream, the time until its last event; ``None`` for no deadline.
+    retries, the whole body and, for a stream, the time until its last event.
     """
 
-    connect: float = 10.0
-    read: float = 300.0
+    connect: float | None = 10.0
+    read: float | None = 300.0
     total: float | None = None
 
     DEFAULT_CONNECT: ClassVar[float] = 10.0
 
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            object.__setattr__(self, name, _seconds(getattr(self, name), f"Timeouts.{name}"))
+
     @classmethod
-    def of(cls, value: float | Timeouts | None) -> Timeouts:
-        """A number means connect/read limit of that many seconds (httpx's convention)."""
+    def of(cls, value: Any) -> Timeouts:
+        """From what users pass as ``timeout``.
+
+        A number means the connect/read limit of that many seconds (httpx's convention, the
+        connect limit capped at 10 s); ``(connect, read)`` as requests takes it; an
+        ``httpx.Timeout`` (its ``connect`` and ``read``); a ``Timeouts``; ``None``: defaults.
+        """
         if value is None:
             return cls()
         if isinstance(value, Timeouts):
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise InvalidRequestError(
-                f"timeout must be a positive number of seconds or a Timeouts(...), got {value!r}",
-                param="timeout",
-            )
-        return cls(connect=min(float(value), cls.DEFAULT_CONNECT), read=float(value))
+        if isinstance(value, (tuple, list)):
+            if len(value) != 2:
+                raise InvalidRequestError(
+                    f"timeout={value!r}: a tuple must be (connect, read) seconds",
+                    param="timeout",
+                )
+            return cls(connect=value[0], read=value[1])
+        if type(value).__module__.startswith("httpx") and type(value).__name__ == "Timeout":
+            return cls(connect=value.connect, read=value.read)
+        seconds = _seconds(value, "timeout")
+        assert seconds is not None
+        return cls(connect=min(seconds, cls.DEFAULT_CONNECT), read=seconds)
 
 
 def canonical_region(region: str) -> str:
     """The canonical region name, or a clear error listing the valid ones."""
+    if not isinstance(region, str):
+        raise InvalidRequestError(f"region must be a string, got {region!r}", param="region")
     key = region.strip().lower()
     key = _REGION_ALIASES.get(key, key)
     if key not in REGIONS:
@@ -93,12 +131,20 @@ def canonical_region(region: str) -> str:
 
 def resolve_base_url(base_url: str | None = None, region: str | None = None) -> str:
     """Explicit base_url, then region, then ``DASHSCOPE_HTTP_BASE_URL``, then Beijing."""
+    if base_url is not None and not isinstance(base_url, str):
+        raise InvalidRequestError(f"base_url must be a string, got {base_url!r}", param="base_url")
+    if base_url is not None and not base_url.strip():
+        raise InvalidRequestError(
+            "base_url is empty; pass a URL such as "
+            f"{DEFAULT_BASE_URL}, or leave it unset (None) for the default",
+            param="base_url",
+        )
     if base_url and region:
         raise InvalidRequestError("pass either base_url or region, not both", param="base_url")
     if region:
         return REGIONS[canonical_region(region)]
     url = base_url or os.environ.get("DASHSCOPE_HTTP_BASE_URL") or DEFAULT_BASE_URL
-    url = url.rstrip("/")
+    url = url.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidRequestError(
@@ -111,13 +157,25 @@ def resolve_base_url(base_url: str | None = None, region: str | None = None) -> 
     return url
 
 
-def resolve_api_key(api_key: str | None) -> str:
+def resolve_api_key(api_key: Any) -> str:
     """The key from the argument or ``DASHSCOPE_API_KEY``; a clear error when neither is set."""
+    if api_key is not None and not isinstance(api_key, str):
+        # Never echo the value: it may be a key in the wrong shape.
+        raise InvalidRequestError(
+            f"api_key must be a string (or a pydantic SecretStr), got a {type(api_key).__name__}",
+            param="api_key",
+        )
     key = api_key if api_key is not None else os.environ.get("DASHSCOPE_API_KEY")
     if not key or not key.strip():
         raise InvalidRequestError(
             "No DashScope API key: pass api_key=... or set the DASHSCOPE_API_KEY environment "
             "variable (keys are created in the Model Studio console of your region).",
+            param="api_key",
+        )
+    if any(ord(c) < 0x21 or ord(c) > 0x7E for c in key.strip()):
+        raise InvalidRequestError(
+            "api_key holds characters an HTTP header cannot carry (spaces, line breaks or "
+            "non-ASCII); copy the key again from the Model Studio console",
             param="api_key",
         )
     return key.strip()
@@ -137,6 +195,18 @@ def region_of(base_url: str) -> str | None:
         if marker in host:
             return name
     return None
+
+
+def is_private_host(base_url: str) -> bool:
+    """Whether ``base_url`` names loopback, a private address or ``localhost``."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 def auth_hint(base_url: str) -> str | None:

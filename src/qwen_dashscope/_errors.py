@@ -40,6 +40,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "ServerError",
+    "classify_code",
     "error_from_body",
     "parse_error_body",
 ]
@@ -82,6 +83,10 @@ class APIError(DashScopeError):
         self.code = code
         self.request_id = request_id
         self.body = body
+        self.retry_after: float | None = None
+        """Seconds the service asked to wait before trying again (``Retry-After``), if any."""
+        self.headers: Mapping[str, str] = {}
+        """The response headers (rate-limit and tracing headers, when the service sent any)."""
 
     def __str__(self) -> str:
         parts = [f"{self.status_code}" if self.status_code is not None else None, self.code]
@@ -183,6 +188,86 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
     429: RateLimitError,
 }
 
+# Error codes (native / compatible-mode spellings, §6.2-§6.3) -> class, whatever the HTTP
+# status: a throttling code in a 200 body or an in-stream error frame is still a rate limit.
+# Checked in order; a code matches a row when it starts with one of its prefixes.
+_CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
+    (tuple(_CONTENT_FILTER_CODES), ContentFilterError, 400),
+    (
+        (
+            "Throttling",
+            "limit_requests",
+            "limit_burst_rate",
+            "insufficient_quota",
+            "CommodityNotPurchased",
+            "PrepaidBillOverdue",
+            "PostpaidBillOverdue",
+        ),
+        RateLimitError,
+        429,
+    ),
+    (("InvalidApiKey", "invalid_api_key", "NOT AUTHORIZED"), AuthenticationError, 401),
+    (
+        (
+            "AccessDenied",
+            "access_denied",
+            "Model.AccessDenied",
+            "App.AccessDenied",
+            "Workspace.AccessDenied",
+            "AllocationQuota.FreeTierOnly",
+        ),
+        PermissionDeniedError,
+        403,
+    ),
+    (
+        (
+            "ModelNotFound",
+            "model_not_found",
+            "model_not_supported",
+            "WorkSpaceNotFound",
+            "NotFound",
+        ),
+        NotFoundError,
+        404,
+    ),
+    (
+        (
+            "InternalError",
+            "internal_error",
+            "SystemError",
+            "ModelServiceFailed",
+            "RequestTimeOut",
+            "ModelServingError",
+            "ModelUnavailable",
+        ),
+        ServerError,
+        500,
+    ),
+    (
+        (
+            "InvalidParameter",
+            "BadRequest",
+            "invalid_request_error",
+            "invalid_value",
+            "Arrearage",
+            "InvalidFile",
+            "InvalidURL",
+        ),
+        BadRequestError,
+        400,
+    ),
+)
+
+
+def classify_code(code: str | None) -> tuple[type[APIError], int] | None:
+    """The error class (and its usual HTTP status) an error code names, if it is known."""
+    if not code:
+        return None
+    for prefixes, cls, status in _CODE_CLASSES:
+        if code.startswith(prefixes):
+            return cls, status
+    return None
+
 
 def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
     """(code, message, request_id) from a native flat or compatible-mode error envelope."""
@@ -203,29 +288,40 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def error_from_body(
-    status_code: int,
+    status_code: int | None,
     body: Any,
     *,
     header_request_id: str | None = None,
     auth_hint: str | None = None,
 ) -> APIError:
-    """The one place that turns an error answer into a typed error."""
+    """The one place that turns an error answer into a typed error.
+
+    ``status_code`` is the HTTP status, or for an error inside a 200 answer (an error body, an
+    ``event:error`` frame) the status the frame gave, or None. A known error code decides the
+    class whatever the status; a 200 or missing status then takes the code's usual status.
+    """
     if isinstance(body, (bytes, bytearray)):
         body = body.decode("utf-8", errors="replace")
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError:
-            body = {"message": body.strip() or f"HTTP {status_code}"}
+            body = {"message": body.strip()[:2000] or f"HTTP {status_code}"}
     code, message, request_id = parse_error_body(body)
     request_id = request_id or header_request_id
     message = message or f"HTTP {status_code}"
-    if code in _CONTENT_FILTER_CODES:
-        cls: type[APIError] = ContentFilterError
-    elif status_code >= 500:
+    known = classify_code(code)
+    status = status_code
+    if known is not None:
+        cls: type[APIError] = known[0]
+        if status is None or status < 400:
+            status = known[1]
+    elif status is None or status < 400:
+        cls, status = APIError, None  # an error inside a 200 answer, of an unknown kind
+    elif status >= 500:
         cls = ServerError
     else:
-        cls = _STATUS_CLASSES.get(status_code, APIError)
+        cls = _STATUS_CLASSES.get(status, APIError)
     if cls is AuthenticationError and auth_hint:
         message = f"{message} {auth_hint}"
-    return cls(message, status_code=status_code, code=code, request_id=request_id, body=body)
+    return cls(message, status_code=status, code=code, request_id=request_id, body=body)

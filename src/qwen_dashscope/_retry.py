@@ -11,6 +11,8 @@ __all__ = ["MAX_BACKOFF", "backoff", "retry_after", "should_retry", "should_retr
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0
+"""The longest ``Retry-After`` a call waits for; a longer one ends the call at once with the
+error, which says how long the service asked to wait."""
 
 # 429 codes that mean "out of money or quota", which waiting a second does not fix
 # (error-code page, §6.3 of the protocol notes).
@@ -24,8 +26,10 @@ _NEVER_RETRY_429 = (
 )
 
 
-def should_retry(status_code: int, code: str | None) -> bool:
+def should_retry(status_code: int | None, code: str | None) -> bool:
     """Whether an error answer is worth another attempt."""
+    if status_code is None:
+        return False
     if status_code == 429:
         return not (code and any(marker in code for marker in _NEVER_RETRY_429))
     if status_code in (408, 409):
@@ -45,7 +49,7 @@ def should_retry_error(error: BaseException) -> bool:
 
 
 def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` / ``Retry-After``), if sane."""
+    """Seconds the server asked us to wait (``retry-after-ms`` / ``Retry-After``), if given."""
     lowered = {k.lower(): v for k, v in headers.items()}
     value: float | None = None
     if "retry-after-ms" in lowered:
@@ -66,7 +70,7 @@ def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> floa
                 parsed = None
             if parsed is not None:
                 value = float(parsed.timestamp()) - (time.time() if now is None else now)
-    if value is None or value < 0 or value > MAX_RETRY_AFTER:
+    if value is None or value != value or value < 0:  # absent, NaN or in the past
         return None
     return value
 

@@ -5,6 +5,10 @@ character (common with Chinese text) is harmless. DashScope frames events as
 ``id:N`` / ``event:result`` / ``:HTTP_STATUS/200`` / ``data:{json}`` / blank line; some real
 captures lack the blank line, so a new ``id:`` or ``event:`` line after a ``data:`` line also
 ends the pending event.
+
+Decoding is linear in the size of the stream however the bytes are chunked (a partial line
+is kept as a list of pieces, joined once its end arrives), and a line or an event beyond
+``max_size`` bytes is a ``ProtocolError`` rather than unbounded memory and CPU.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-__all__ = ["LineDecoder", "SSEDecoder", "ServerSentEvent", "iter_sse"]
+from ._errors import ProtocolError
+
+__all__ = ["MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent", "iter_sse"]
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""The largest line or event a stream may carry (16 MiB; DashScope events are a few KB)."""
 
 
 class ServerSentEvent(NamedTuple):
@@ -24,144 +33,118 @@ class ServerSentEvent(NamedTuple):
     status: int | None = None
 
 
-class LineDecoder:
-    """Split a byte stream into decoded lines; safe across chunk boundaries.
-
-    Lines end in ``\n`` or ``\r\n`` (DashScope sends ``\n``). Splitting happens on bytes, so
-    UTF-8 is only decoded once a whole line is in hand.
-    """
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, chunk: bytes) -> list[str]:
-        """Lines completed by ``chunk`` (without terminators)."""
-        *lines, self._buffer = (self._buffer + chunk).split(b"\n")
-        return [line.removesuffix(b"\r").decode("utf-8") for line in lines]
-
-    def flush(self) -> list[str]:
-        """Whatever is left at end of stream."""
-        rest, self._buffer = self._buffer, b""
-        return [rest.removesuffix(b"\r").decode("utf-8")] if rest else []
-
-
 class SSEDecoder:
-    """Bytes -> events state machine (the shape of httpx-sse's decoder, one tight loop)."""
+    """Bytes -> events, one line at a time (the shape of httpx-sse's decoder)."""
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, *, max_size: int = MAX_EVENT_BYTES, request_id: str | None = None) -> None:
+        self.max_size = max_size
+        self.request_id = request_id
+        self._pieces: list[bytes] = []  # the unfinished last line, in the chunks it came in
+        self._pending = 0
         self._reset()
 
     def _reset(self) -> None:
         self._event = ""
         self._data: list[str] = []
+        self._size = 0
         self._id: str | None = None
         self._status: int | None = None
         self._dirty = False
 
-    def _dispatch(self) -> ServerSentEvent | None:
-        if not self._dirty:
-            return None
-        sse = None
-        if self._data:
-            sse = ServerSentEvent(
-                self._event or "message", "\n".join(self._data), self._id, self._status
-            )
-        self._reset()
-        return sse
+    def _too_big(self, what: str) -> ProtocolError:
+        return ProtocolError(
+            f"the stream sent {what} over {self.max_size} bytes; DashScope events are far "
+            "smaller, so the stream is not what the protocol says",
+            request_id=self.request_id,
+        )
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """The events completed by ``chunk``; a partial last line waits for the next chunk."""
-        data = self._buffer + chunk if self._buffer else chunk
-        if b"\n" not in data:
-            self._buffer = data
+        if b"\n" not in chunk:
+            if chunk:
+                self._pieces.append(chunk)
+                self._pending += len(chunk)
+                if self._pending > self.max_size:
+                    raise self._too_big("a line")
             return []
-        *lines, self._buffer = data.split(b"\n")
+        if self._pieces:
+            self._pieces.append(chunk)
+            chunk = b"".join(self._pieces)
+            self._pieces.clear()
+        *lines, rest = chunk.split(b"\n")
+        if rest:
+            self._pieces.append(rest)
+        self._pending = len(rest)
+        if self._pending > self.max_size:
+            raise self._too_big("a line")
         out: list[ServerSentEvent] = []
-        for raw in lines:
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-            # Fast paths for the lines DashScope sends, on bytes; the rest goes to _line.
-            if raw.startswith(b"data:"):
-                value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
-                self._data.append(value.decode("utf-8"))
-                self._dirty = True
-            elif not raw:
-                if self._dirty:
-                    event = self._dispatch()
-                    if event is not None:
-                        out.append(event)
-            elif raw.startswith(b":HTTP_STATUS/") and raw[13:].isdigit():
-                self._status = int(raw[13:])
-                self._dirty = True
-            elif raw.startswith((b"id:", b"event:")):
-                # Captures without blank-line separators: id/event after data starts anew.
-                if self._data:
-                    event = self._dispatch()
-                    if event is not None:
-                        out.append(event)
-                name, _, text = raw.decode("utf-8").partition(":")
-                text = text[1:] if text.startswith(" ") else text
-                if name == "event":
-                    self._event = text
-                elif "\0" not in text:
-                    self._id = text
-                self._dirty = True
-            else:
-                self._line(raw.decode("utf-8"), out)
+        for line in lines:
+            self._line(line, out)
         return out
 
-    def decode(self, line: str) -> list[ServerSentEvent]:
-        """Feed one decoded line; returns the events it completes (zero or one, rarely two)."""
-        out: list[ServerSentEvent] = []
-        self._line(line, out)
-        return out
+    def _text(self, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(
+                f"the stream sent bytes that are not UTF-8 ({exc.reason} at byte {exc.start} "
+                f"of a line): {raw[max(0, exc.start - 20) : exc.start + 20]!r}",
+                request_id=self.request_id,
+            ) from None
 
-    def _line(self, line: str, out: list[ServerSentEvent]) -> None:
-        # Ordered by frequency in DashScope streams.
-        if line.startswith("data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(" ") else value)
+    def _line(self, raw: bytes, out: list[ServerSentEvent]) -> None:
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if not raw:
+            if self._dirty:
+                self._dispatch(out)
+            return
+        if raw.startswith(b"data:"):
+            value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
+            self._size += len(value)
+            if self._size > self.max_size:
+                raise self._too_big("an event")
+            self._data.append(self._text(value))
             self._dirty = True
             return
-        if not line:
-            event = self._dispatch()
-            if event is not None:
-                out.append(event)
-            return
-        if line[0] == ":":
-            if line.startswith(":HTTP_STATUS/"):
-                try:
-                    self._status = int(line[13:])
-                except ValueError:
-                    pass
+        if raw[0] == 0x3A:  # ":" - a comment; DashScope puts the status in one
+            if raw.startswith(b":HTTP_STATUS/") and raw[13:].isdigit():
+                self._status = int(raw[13:])
                 self._dirty = True
             return
-        field, _, value = line.partition(":")
-        if value.startswith(" "):
+        name, _, value = raw.partition(b":")
+        if value.startswith(b" "):
             value = value[1:]
-        if field not in ("id", "event"):
+        if name not in (b"id", b"event"):
             return  # unknown field, or a "..." elision line in documentation examples
         # Captures without blank-line separators: a new id/event after data starts a new event.
         if self._data:
-            event = self._dispatch()
-            if event is not None:
-                out.append(event)
-        if field == "event":
-            self._event = value
-        elif "\0" not in value:
-            self._id = value
+            self._dispatch(out)
+        if name == b"event":
+            self._event = self._text(value)
+        elif b"\0" not in value:
+            self._id = self._text(value)
         self._dirty = True
+
+    def _dispatch(self, out: list[ServerSentEvent]) -> None:
+        if self._data:
+            out.append(
+                ServerSentEvent(
+                    self._event or "message", "\n".join(self._data), self._id, self._status
+                )
+            )
+        self._reset()
 
     def end(self) -> list[ServerSentEvent]:
         """End of stream: the partial last line, then whatever event is pending."""
         out: list[ServerSentEvent] = []
-        if self._buffer:
-            rest, self._buffer = self._buffer, b""
-            self._line(rest.decode("utf-8").removesuffix("\r"), out)
-        event = self._dispatch()
-        if event is not None:
-            out.append(event)
+        if self._pieces:
+            rest = b"".join(self._pieces)
+            self._pieces.clear()
+            self._pending = 0
+            self._line(rest, out)
+        if self._dirty:
+            self._dispatch(out)
         return out
 
 

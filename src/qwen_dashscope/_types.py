@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
-
-from ._errors import ProtocolError
 
 __all__ = [
     "Embedding",
@@ -24,7 +21,11 @@ __all__ = [
 
 @dataclass(slots=True)
 class Usage:
-    """Token counts. ``total_tokens`` is computed when the service omits it (multimodal)."""
+    """Token counts. ``total_tokens`` is computed when the service omits it (multimodal).
+
+    ``cached_tokens``: input read from a context cache (implicit or explicit);
+    ``cache_creation_tokens``: input written to an explicit cache (billed at creation rates).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -32,6 +33,7 @@ class Usage:
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    cache_creation_tokens: int | None = None
 
     @classmethod
     def from_dict(cls, usage: dict[str, Any]) -> Usage:
@@ -41,41 +43,33 @@ class Usage:
         total = usage.get("total_tokens")
         prompt = usage.get("prompt_tokens_details")
         output = usage.get("output_tokens_details")
+        cached = creation = None
+        if isinstance(prompt, dict):
+            cached = prompt.get("cached_tokens")
+            creation = prompt.get("cache_creation_input_tokens")
+        if cached is None:
+            # Singapore VL models report it at the top level (context-cache reference).
+            cached = usage.get("cached_tokens")
         return cls(
             input_tokens=inp,
             output_tokens=out,
             total_tokens=inp + out if total is None else total,
-            cached_tokens=prompt.get("cached_tokens") if isinstance(prompt, dict) else None,
+            cached_tokens=cached,
             reasoning_tokens=output.get("reasoning_tokens") if isinstance(output, dict) else None,
             raw=usage,
+            cache_creation_tokens=creation,
         )
 
 
 @dataclass(slots=True)
 class ToolCall:
-    """A complete tool call; ``arguments`` is the JSON string the model produced."""
+    """A complete tool call; ``arguments`` is the JSON string the model produced (parse it
+    with ``qwen_dashscope.parse_arguments``)."""
 
     id: str
     name: str
     arguments: str
     index: int = 0
-
-    def parsed_arguments(self) -> dict[str, Any]:
-        """The arguments as a dict (``{}`` for an empty string)."""
-        if not self.arguments.strip():
-            return {}
-        try:
-            value = json.loads(self.arguments)
-        except ValueError as exc:
-            raise ProtocolError(
-                f"tool call {self.name!r} has arguments that are not JSON: {self.arguments!r}"
-            ) from exc
-        if not isinstance(value, dict):
-            raise ProtocolError(
-                f"tool call {self.name!r} has arguments that are not a JSON object: "
-                f"{self.arguments!r}"
-            )
-        return value
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -71,7 +71,7 @@ Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--any
 ``--chunk-delay``); it prints the base URLs and serves until Ctrl-C.
 """
 
-from ._errors import ApiError
+from ._errors import ServiceError
 from ._models import DEFAULT_MODELS, ModelSpec
 from ._recorded import Headers, RecordedRequest
 from ._replies import Reply, ToolCall
@@ -80,12 +80,12 @@ from ._tokens import count_tokens
 
 __all__ = [
     "DEFAULT_MODELS",
-    "ApiError",
     "DashScopeEmulator",
     "Headers",
     "ModelSpec",
     "RecordedRequest",
     "Reply",
+    "ServiceError",
     "ToolCall",
     "count_tokens",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._generation import Progress, ToolFragment, Turn, final_progress
-from ._native import dumps, merge_usage
+from ._native import cache_details, dumps, merge_usage
 from ._validate import GenerationPlan
 
 DONE_FRAME = b"data: [DONE]\n\n"
@@ -27,7 +27,7 @@ def compat_usage(plan: GenerationPlan, progress: Progress, *, details: bool) -> 
     if plan.thinking:
         usage["completion_tokens_details"] = {"reasoning_tokens": progress.reasoning_tokens}
     if details:
-        usage["prompt_tokens_details"] = {"cached_tokens": 0}
+        usage["prompt_tokens_details"] = cache_details(plan)
     return usage
 
 

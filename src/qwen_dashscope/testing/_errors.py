@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-class ApiError(Exception):
-    """An error the emulated service answers with (status, code, message)."""
+class ServiceError(Exception):
+    """An error the emulated service answers with (status, code, message).
+
+    (Not to be confused with the client's ``qwen_dashscope.APIError``, what a client raises
+    when it receives such an answer.)
+    """
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -15,7 +19,7 @@ class ApiError(Exception):
         self.message = message
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApiError) and (self.status, self.code, self.message) == (
+        return isinstance(other, ServiceError) and (self.status, self.code, self.message) == (
             other.status,
             other.code,
             other.message,
@@ -25,34 +29,36 @@ class ApiError(Exception):
         return hash((self.status, self.code, self.message))
 
 
-def invalid(message: str, code: str = "InvalidParameter") -> ApiError:
+def invalid(message: str, code: str = "InvalidParameter") -> ServiceError:
     """400 InvalidParameter, the code of almost every validation failure (§6.3)."""
-    return ApiError(400, code, message)
+    return ServiceError(400, code, message)
 
 
-def invalid_api_key() -> ApiError:
-    return ApiError(401, "InvalidApiKey", "Invalid API-key provided.")
+def invalid_api_key() -> ServiceError:
+    return ServiceError(401, "InvalidApiKey", "Invalid API-key provided.")
 
 
-def body_invalid() -> ApiError:
+def body_invalid() -> ServiceError:
     return invalid("Required body invalid, please check the request body format.")
 
 
-def model_not_exist() -> ApiError:
+def model_not_exist() -> ServiceError:
     return invalid("Model not exist.")
 
 
-def url_error() -> ApiError:
+def url_error() -> ServiceError:
     # [DOC] the message ends with a FULLWIDTH EXCLAMATION MARK.
     return invalid("url error, please check url\uff01")
 
 
-def empty_input() -> ApiError:
-    return ApiError(400, "BadRequest.EmptyInput", "Required input parameter missing from request.")
+def empty_input() -> ServiceError:
+    return ServiceError(
+        400, "BadRequest.EmptyInput", "Required input parameter missing from request."
+    )
 
 
-def empty_model() -> ApiError:
-    return ApiError(
+def empty_model() -> ServiceError:
+    return ServiceError(
         400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.'
     )
 
@@ -81,12 +87,12 @@ _COMPAT_MESSAGES = {
 }
 
 
-def native_error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+def native_error_body(error: ServiceError, request_id: str) -> dict[str, Any]:
     """Native flat envelope ``{"code","message","request_id"}`` [CAP]."""
     return {"code": error.code, "message": error.message, "request_id": request_id}
 
 
-def compat_error_body(error: ApiError, request_id: str) -> dict[str, Any]:
+def compat_error_body(error: ServiceError, request_id: str) -> dict[str, Any]:
     """OpenAI envelope plus top-level ``request_id`` [3P-CAP, §6.2]."""
     base = error.code.split(".")[0] if error.code.startswith("InvalidParameter") else error.code
     kind, code = _COMPAT_CODES.get(

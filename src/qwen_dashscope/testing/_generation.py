@@ -6,6 +6,7 @@ Pure and wire-format agnostic; ``_native`` and ``_compat`` render a ``Turn`` to 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -111,6 +112,68 @@ def default_reasoning(request: RecordedRequest) -> str:
     return f'The user wrote: "{request.last_user_text[:60]}". I will answer directly.'
 
 
+def example_arguments(function: Mapping[str, Any], request: RecordedRequest) -> dict[str, Any]:
+    """Arguments the emulated model fills in for a forced tool: a value of the right type for
+    every required property (and every property when none is marked required), strings taken
+    from the user's last message, so a schema always validates."""
+    schema = function.get("parameters")
+    if not isinstance(schema, Mapping):
+        return {}
+    defs = schema.get("$defs") or schema.get("definitions") or {}
+    text = request.last_user_text[:60] or "example"
+    value = _example(schema, defs, text, depth=0)
+    return value if isinstance(value, dict) else {}
+
+
+def _example(schema: Any, defs: Mapping[str, Any], text: str, *, depth: int) -> Any:
+    if not isinstance(schema, Mapping) or depth > 8:
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _example(defs.get(ref.rsplit("/", 1)[-1]), defs, text, depth=depth + 1)
+    if "default" in schema:
+        return schema["default"]
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            usable = [
+                o for o in options if not (isinstance(o, Mapping) and o.get("type") == "null")
+            ]
+            return _example((usable or options)[0], defs, text, depth=depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        required = schema.get("required") or list(properties)
+        return {
+            name: _example(properties[name], defs, text, depth=depth + 1)
+            for name in required
+            if name in properties
+        }
+    if kind == "array":
+        item = _example(schema.get("items", {"type": "string"}), defs, text, depth=depth + 1)
+        return [item] * max(1, int(schema.get("minItems", 1)))
+    if kind == "integer":
+        return int(schema.get("minimum", 1))
+    if kind == "number":
+        return float(schema.get("minimum", 1.0))
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    fmt = schema.get("format")
+    if fmt == "date":
+        return "2026-01-01"
+    if fmt == "date-time":
+        return "2026-01-01T00:00:00Z"
+    return text
+
+
 def tool_call_id(seed: bytes, index: int) -> str:
     """``call_`` + 22 hex, stable for a given request body and call position."""
     return "call_" + hashlib.sha256(seed + b"#" + str(index).encode()).hexdigest()[:22]
@@ -139,6 +202,19 @@ def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> 
         )
         for i, call in enumerate(reply.calls if reply.kind == "tool_calls" else ())
     )
+    if reply.kind == "default" and plan.forced_tool is not None:
+        # A forced tool_choice is obeyed, as the service does: the tool is called with
+        # arguments made from its schema, and there is no text answer.
+        content = ""
+        arguments = json.dumps(example_arguments(plan.forced_tool, request), ensure_ascii=False)
+        calls = (
+            ResolvedCall(
+                index=0,
+                id=tool_call_id(request.raw_body, 0),
+                name=str(plan.forced_tool["name"]),
+                arguments=arguments,
+            ),
+        )
     finish = "tool_calls" if calls else "stop"
     if not calls and plan.max_tokens is not None and count_tokens(content) > plan.max_tokens:
         content = truncate_tokens(content, plan.max_tokens)

@@ -105,12 +105,27 @@ _TABLE: tuple[ModelSpec, ...] = (
         result_format="message",
         incremental_output=True,
     ),
+    # Open-source thinking variants answer streaming requests only ("This model only support
+    # stream mode"), whatever the 2026-01 FAQ lists as non-stream thinking (issue 8, measured).
+    *(
+        _text(
+            name,
+            max_output=32_768,
+            thinking="always",
+            stream_only=True,
+            max_thinking=81_920,
+            result_format="message",
+            incremental_output=True,
+        )
+        for name in (
+            "qwen3-30b-a3b-thinking-2507",
+            "qwen3-235b-a22b-thinking-2507",
+            "qwen3-next-80b-a3b-thinking",
+        )
+    ),
     _text(
-        "qwen3-30b-a3b-thinking-2507",
+        "qwen3-235b-a22b-instruct-2507",
         max_output=32_768,
-        thinking="always",
-        nonstream_thinking=True,
-        max_thinking=81_920,
         result_format="message",
         incremental_output=True,
     ),
@@ -152,6 +167,15 @@ _TABLE: tuple[ModelSpec, ...] = (
         max_input=258_048,
         thinking="hybrid",
         nonstream_thinking=True,
+        max_thinking=81_920,
+        incremental_output=True,
+    ),
+    _mm(
+        "qwen3-vl-235b-a22b-thinking",
+        max_output=32_768,
+        max_input=258_048,
+        thinking="always",
+        stream_only=True,
         max_thinking=81_920,
         incremental_output=True,
     ),

@@ -38,6 +38,19 @@ def merge_usage(usage: dict[str, Any], override: Mapping[str, Any] | None) -> di
     return merged
 
 
+def cache_details(plan: GenerationPlan) -> dict[str, Any]:
+    """``prompt_tokens_details`` with the explicit cache's figures when markers were sent
+    [3P-CAP context-cache usage objects; DOC field names]."""
+    if not plan.cache_points:
+        return {"cached_tokens": 0}
+    return {
+        "cached_tokens": plan.cache_read,
+        "cache_creation_input_tokens": plan.cache_created,
+        "cache_type": "ephemeral",
+        "cache_creation": {"ephemeral_5m_input_tokens": plan.cache_created},
+    }
+
+
 def native_usage(plan: GenerationPlan, progress: Progress) -> dict[str, Any]:
     """Cumulative usage for the output produced so far (§4.3)."""
     source = plan.input_usage
@@ -67,10 +80,12 @@ def native_usage(plan: GenerationPlan, progress: Progress) -> dict[str, Any]:
         if plan.thinking:
             out_details["reasoning_tokens"] = reasoning
         usage["output_tokens_details"] = out_details
+        if plan.cache_points:
+            usage["prompt_tokens_details"] = cache_details(plan)
     else:
         if plan.thinking:
             usage["output_tokens_details"] = {"reasoning_tokens": reasoning}
-        usage["prompt_tokens_details"] = {"cached_tokens": 0}
+        usage["prompt_tokens_details"] = cache_details(plan)
     return usage
 
 

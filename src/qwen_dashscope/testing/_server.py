@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -15,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from ._compat import DONE_FRAME, compat_body, compat_frame, compat_stream_chunks
-from ._errors import ApiError, compat_error_body, invalid_api_key, native_error_body
+from ._errors import ServiceError, compat_error_body, invalid_api_key, native_error_body
 from ._generation import build_turn
 from ._models import ModelSpec, build_model_table
 from ._native import dumps, native_body, native_stream_events, sse_frame
@@ -104,7 +105,7 @@ def json_outcome(
 
 
 def error_outcome(
-    error: ApiError, request: RecordedRequest, request_id: str, delay: float = 0.0
+    error: ServiceError, request: RecordedRequest, request_id: str, delay: float = 0.0
 ) -> Outcome:
     """An error before any output: compat envelope, native SSE error event, or native JSON."""
     if request.is_compat:
@@ -120,8 +121,8 @@ def error_outcome(
     return json_outcome(error.status, native_error_body(error, request_id), request_id, delay)
 
 
-def _misuse(message: str) -> ApiError:
-    return ApiError(500, "EmulatorError", message)
+def _misuse(message: str) -> ServiceError:
+    return ServiceError(500, "EmulatorError", message)
 
 
 @dataclass
@@ -136,6 +137,12 @@ class _State:
     queue: deque[Reply] = field(default_factory=deque)
     rules: list[_Rule] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
+    cache: dict[str, float] = field(default_factory=dict)
+    """Explicit context cache: prefix key -> expiry (monotonic seconds)."""
+
+
+CACHE_LIFETIME = 300.0
+"""[DOC context cache] an explicit cache block lives 5 minutes, renewed by every hit."""
 
 
 class DashScopeEmulator:
@@ -293,13 +300,13 @@ class DashScopeEmulator:
         self._record(request)
         request_id = str(uuid.uuid4())
         if request.endpoint == "other":
-            error = ApiError(404, "NotFound", f"Not found: {request.method} {request.path}")
+            error = ServiceError(404, "NotFound", f"Not found: {request.method} {request.path}")
             return json_outcome(404, native_error_body(error, request_id), request_id)
         if not self._authorised(request):
             return error_outcome(invalid_api_key(), request, request_id)
         try:
             plan = self._plan(request)
-        except ApiError as error:
+        except ServiceError as error:
             return error_outcome(error, request, request_id)
         try:
             reply = self._pick(request)
@@ -307,7 +314,7 @@ class DashScopeEmulator:
             return error_outcome(_misuse(f"rule predicate raised {exc!r}"), request, request_id)
         try:
             return self._answer(request, plan, reply, request_id)
-        except ApiError as error:
+        except ServiceError as error:
             return error_outcome(error, request, request_id, reply.delay_seconds)
 
     def _plan(self, request: RecordedRequest) -> Plan:
@@ -343,7 +350,7 @@ class DashScopeEmulator:
         if reply.kind == "drop" and (reply.after_chunks == 0 or not streaming):
             return Outcome(abort=True, delay=delay)
         if reply.kind == "error" and not (reply.in_stream and streaming):
-            error = ApiError(reply.status, reply.code, reply.message)
+            error = ServiceError(reply.status, reply.code, reply.message)
             body = (compat_error_body if request.is_compat else native_error_body)(
                 error, request_id
             )
@@ -357,6 +364,8 @@ class DashScopeEmulator:
                 "Reply.tool_calls cannot be sent in result_format=text; the request must use "
                 'result_format "message" (the real service never calls tools in text format)'
             )
+        if plan.cache_points:
+            plan = self._resolve_cache(plan)
         turn = build_turn(plan, reply, request)
         created = int(time.time())
         if not plan.stream:
@@ -383,7 +392,7 @@ class DashScopeEmulator:
         if reply.kind == "drop":
             return Outcome(headers=headers, frames=tuple(frames[:cut]), abort=True, delay=delay)
         if reply.kind == "error":
-            error = ApiError(reply.status, reply.code, reply.message)
+            error = ServiceError(reply.status, reply.code, reply.message)
             if request.is_compat:
                 last = compat_frame(compat_error_body(error, request_id))
             else:
@@ -395,6 +404,21 @@ class DashScopeEmulator:
                 )
             return Outcome(headers=headers, frames=(*frames[:cut], last), delay=delay)
         return Outcome(headers=headers, frames=(*frames, *tail), delay=delay)
+
+    def _resolve_cache(self, plan: GenerationPlan) -> GenerationPlan:
+        """Hit the longest cached prefix among the markers, then cache the longest one."""
+        now = time.monotonic()
+        read = 0
+        with self._lock:
+            cache = self._state.cache
+            for key, tokens in plan.cache_points:
+                if cache.get(key, 0.0) > now:
+                    read = max(read, tokens)
+                    cache[key] = now + CACHE_LIFETIME
+            key, tokens = plan.cache_points[-1]
+            created = 0 if cache.get(key, 0.0) > now else tokens - read
+            cache[key] = now + CACHE_LIFETIME
+        return dataclasses.replace(plan, cache_read=read, cache_created=created)
 
     def _vector_body(
         self,
@@ -439,6 +463,14 @@ class _Server(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-answer is normal; anything else is reported."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -511,11 +543,11 @@ class _Handler(BaseHTTPRequestHandler):
             outcome = emulator.respond(request)
         except Exception as exc:  # an emulator bug: answer 500 rather than hang the client
             rid = str(uuid.uuid4())
-            error = ApiError(500, "InternalError", f"emulator failure: {exc!r}")
+            error = ServiceError(500, "InternalError", f"emulator failure: {exc!r}")
             outcome = json_outcome(500, native_error_body(error, rid), rid)
         try:
             self._write(outcome, emulator)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except OSError:  # the client went away (broken pipe, reset, timeout)
             self.close_connection = True
 
     def _abort(self) -> None:

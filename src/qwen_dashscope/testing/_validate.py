@@ -1,4 +1,4 @@
-"""Request validation for generation endpoints: body -> ``GenerationPlan`` or ``ApiError``.
+"""Request validation for generation endpoints: body -> ``GenerationPlan`` or ``ServiceError``.
 
 Pure functions. Messages are verbatim from the protocol doc (§3.3, §5.5, §6.3) where it gives
 them; the few marked [INF] are the emulator's own wording for rules the doc states without a
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._errors import (
-    ApiError,
+    ServiceError,
     body_invalid,
     empty_input,
     empty_model,
@@ -70,6 +70,15 @@ MSG_STREAM_ONLY = (
 MSG_TOOLS_FORMAT = 'The result_format parameter must be "message" when tools are provided'
 MSG_RESULT_FORMAT = 'result_format should be one of ["text", "message"]'
 MSG_TOOL_ARGUMENTS = "The arguments of a tool call must be a JSON string"
+MSG_PARTIAL_LAST = "Only the last message can be a partial assistant message"
+MSG_PARTIAL_THINKING = "Partial mode is not supported in thinking mode"
+MSG_CACHE_TYPE = 'cache_control only supports type "ephemeral"'
+MSG_FORCED_UNKNOWN = "The function named in tool_choice is not among the tools"
+
+CACHE_MIN_TOKENS = 1024
+"""[DOC context cache] the smallest prefix an explicit marker caches."""
+CACHE_MAX_MARKERS = 4
+"""[DOC] only the last four markers of a request take effect."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,14 @@ class GenerationPlan:
     input_usage: InputUsage
     include_usage: bool = False
     """Compat only: ``stream_options.include_usage``."""
+    forced_tool: Mapping[str, Any] | None = None
+    """The tool a forced ``tool_choice`` makes the default reply call (its function dict)."""
+    cache_points: tuple[tuple[str, int], ...] = ()
+    """Explicit cache markers: (prefix key, prefix tokens) for prefixes long enough to cache."""
+    cache_read: int = 0
+    """Input tokens read from the explicit cache (resolved by the server)."""
+    cache_created: int = 0
+    """Input tokens written to the explicit cache (resolved by the server)."""
 
     @property
     def list_content(self) -> bool:
@@ -213,16 +230,28 @@ def _check_tool_calls(message: Mapping[str, Any]) -> list[Any]:
     return calls
 
 
+def _typed_text_parts(content: list[Any]) -> bool:
+    """[DOC context cache] the text endpoint takes a list of typed text parts
+    (``{"type": "text", "text", "cache_control"}``), the form explicit cache markers need."""
+    return bool(content) and all(
+        isinstance(item, dict) and item.get("type") == "text" and isinstance(item.get("text"), str)
+        for item in content
+    )
+
+
 def check_messages(messages: list[Any], *, endpoint: GenEndpoint) -> InputUsage:
     """Validate the message list; returns the input usage it implies."""
     usage = InputUsage()
     previous_had_calls = False  # last non-tool message was an assistant with tool_calls
-    for message in messages:
+    last = len(messages) - 1
+    for position, message in enumerate(messages):
         if not isinstance(message, dict):
             raise body_invalid()
         role = message.get("role")
         if role not in _ROLES:
             raise invalid(MSG_ROLE)
+        if message.get("partial") is True and (position != last or role != "assistant"):
+            raise invalid(MSG_PARTIAL_LAST)  # [INF]
         calls = _check_tool_calls(message) if role == "assistant" else []
         if role == "tool":
             if not previous_had_calls:
@@ -242,10 +271,42 @@ def check_messages(messages: list[Any], *, endpoint: GenEndpoint) -> InputUsage:
         if not isinstance(content, list):
             raise body_invalid()
         if endpoint == "text-generation":
-            raise invalid(MSG_CONTENT_STRING)
+            if not _typed_text_parts(content):
+                raise invalid(MSG_CONTENT_STRING)
+            for item in content:
+                usage = _add(usage, InputUsage(count_tokens(item["text"])))
+            continue
         for item in content:
             usage = _add(usage, _check_item(item, endpoint))
     return usage
+
+
+def cache_points(messages: list[Any], model: str) -> tuple[tuple[str, int], ...]:
+    """[DOC context cache] each ``cache_control`` marker caches everything up to it; only the
+    last four markers count, and only prefixes of at least 1024 tokens are cached."""
+    import hashlib
+
+    points: list[tuple[str, int]] = []
+    digest = hashlib.sha256(model.encode())
+    tokens = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        items = content if isinstance(content, list) else [{"text": content or ""}]
+        digest.update(str(message.get("role")).encode() if isinstance(message, dict) else b"")
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            text = item.get("text")
+            piece = text if isinstance(text, str) else json.dumps(item, sort_keys=True)
+            digest.update(piece.encode("utf-8", "replace"))
+            tokens += count_tokens(text) if isinstance(text, str) else _item_usage(item).total
+            marker = item.get("cache_control")
+            if marker is None:
+                continue
+            if marker != {"type": "ephemeral"}:
+                raise invalid(MSG_CACHE_TYPE)  # [INF] the doc: "仅支持将 type 设置为 ephemeral"
+            points.append((digest.copy().hexdigest(), tokens))
+    return tuple(p for p in points[-CACHE_MAX_MARKERS:] if p[1] >= CACHE_MIN_TOKENS)
 
 
 def _check_item(item: Any, endpoint: GenEndpoint) -> InputUsage:
@@ -268,6 +329,9 @@ def _check_item(item: Any, endpoint: GenEndpoint) -> InputUsage:
     keys = [key for key in _MODAL_KEYS if key in item]
     if len(keys) != 1:
         raise invalid(MSG_MODAL)
+    marker = item.get("cache_control")
+    if marker is not None and marker != {"type": "ephemeral"}:
+        raise invalid(MSG_CACHE_TYPE)
     if keys[0] == "text":
         if not isinstance(item["text"], str):
             raise invalid(MSG_MODAL)
@@ -285,9 +349,13 @@ def _tools_tokens(tools: Any) -> int:
     return count_tokens(json.dumps(tools, ensure_ascii=False)) if tools else 0
 
 
-def check_tools(params: Mapping[str, Any], *, thinking: bool) -> bool:
-    """Validate ``tools`` and ``tool_choice``; returns whether tools were given."""
+def check_tools(
+    params: Mapping[str, Any], *, thinking: bool
+) -> tuple[bool, Mapping[str, Any] | None]:
+    """Validate ``tools`` and ``tool_choice``; returns whether tools were given and the
+    function a forced ``tool_choice`` names (the first tool for ``"required"``)."""
     tools = params.get("tools")
+    functions: list[Mapping[str, Any]] = []
     if tools is not None:
         if not isinstance(tools, list):
             raise body_invalid()
@@ -297,7 +365,9 @@ def check_tools(params: Mapping[str, Any], *, thinking: bool) -> bool:
                 raise body_invalid()
             if function["name"] == "search":
                 raise invalid(MSG_TOOL_SEARCH)
+            functions.append(function)
     choice = params.get("tool_choice")
+    forced: Mapping[str, Any] | None = None
     if isinstance(choice, str):
         if thinking and choice == "required":
             raise invalid(MSG_TOOL_CHOICE_THINKING)
@@ -306,15 +376,21 @@ def check_tools(params: Mapping[str, Any], *, thinking: bool) -> bool:
         # recognised value. Older 2024-25 models answered the MSG_TOOL_CHOICE error instead.
         if choice not in ("none", "auto", "required"):
             raise invalid(MSG_TOOL_CHOICE)
+        if choice == "required" and functions:
+            forced = functions[0]
     elif isinstance(choice, dict):
         if thinking:
             raise invalid(MSG_TOOL_CHOICE_THINKING)
         function = choice.get("function")
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise body_invalid()
+        named = [f for f in functions if f["name"] == function["name"]]
+        if not named:
+            raise invalid(MSG_FORCED_UNKNOWN)  # [INF]
+        forced = named[0]
     elif choice is not None:
         raise body_invalid()
-    return bool(tools)
+    return bool(tools), forced
 
 
 def check_response_format(
@@ -337,7 +413,7 @@ def resolve_thinking(spec: ModelSpec, enable_thinking: bool | None) -> bool:
     """Whether the request thinks, or the enable_thinking error (§5.5)."""
     if spec.thinking == "none":
         if enable_thinking:
-            raise ApiError(
+            raise ServiceError(
                 400,
                 "InvalidParameter.NotSupportEnableThinking",
                 f"The model {spec.name} does not support enable_thinking.",
@@ -396,7 +472,9 @@ def plan_native_generation(
     if inp is None:
         raise empty_input()
     if not isinstance(inp, dict):
-        raise ApiError(400, "BadRequest.IllegalInput", "The input parameter requires json format.")
+        raise ServiceError(
+            400, "BadRequest.IllegalInput", "The input parameter requires json format."
+        )
     prompt = inp.get("prompt")
     messages = inp.get("messages")
     if prompt is None and messages is None:
@@ -437,10 +515,12 @@ def plan_native_generation(
         if stream and not incremental:
             raise invalid(MSG_THINK_INCREMENTAL)
     budget = check_thinking_budget(params, spec)
-    has_tools = check_tools(params, thinking=thinking)
+    has_tools, forced = check_tools(params, thinking=thinking)
     if has_tools and result_format != "message":
         raise invalid(MSG_TOOLS_FORMAT)
     check_response_format(params, messages or [{"content": prompt}], thinking=thinking)
+    if thinking and messages and messages[-1].get("partial") is True:
+        raise invalid(MSG_PARTIAL_THINKING)  # [DOC] "思考模式不支持前缀续写" (message [INF])
     return GenerationPlan(
         spec=spec,
         endpoint=endpoint,
@@ -452,6 +532,8 @@ def plan_native_generation(
         max_tokens=max_tokens,
         has_tools=has_tools,
         input_usage=usage,
+        forced_tool=forced,
+        cache_points=cache_points(messages or [], spec.name),
     )
 
 
@@ -466,10 +548,10 @@ def compat_model(
         raise body_invalid()
     model = body.get("model")
     if not model:
-        raise ApiError(400, "invalid_request_error", "you must provide a model parameter.")
+        raise ServiceError(400, "invalid_request_error", "you must provide a model parameter.")
     spec = models.get(model) if isinstance(model, str) else None
     if spec is None:
-        raise ApiError(
+        raise ServiceError(
             404,
             "ModelNotFound",
             f"The model `{model}` does not exist or you do not have access to it.",
@@ -481,7 +563,7 @@ def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> Generatio
     """Validate an OpenAI-compatible chat.completions request (§7)."""
     body, model, spec = compat_model(body, models)
     if not spec.is_chat:
-        raise ApiError(
+        raise ServiceError(
             404, "model_not_supported", f"Unsupported model {model} for OpenAI compatibility mode."
         )
     messages = body.get("messages")
@@ -503,8 +585,10 @@ def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> Generatio
     if thinking and not stream and not spec.nonstream_thinking:
         raise invalid(MSG_THINK_NONSTREAM)
     budget = check_thinking_budget(body, spec)
-    has_tools = check_tools(body, thinking=thinking)
+    has_tools, forced = check_tools(body, thinking=thinking)
     check_response_format(body, messages, thinking=thinking)
+    if thinking and messages[-1].get("partial") is True:
+        raise invalid(MSG_PARTIAL_THINKING)
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return GenerationPlan(
@@ -519,4 +603,6 @@ def plan_compat_chat(body: Any, *, models: Mapping[str, ModelSpec]) -> Generatio
         has_tools=has_tools,
         input_usage=usage,
         include_usage=include_usage,
+        forced_tool=forced,
+        cache_points=cache_points(messages, spec.name),
     )

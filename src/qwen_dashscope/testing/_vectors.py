@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import ApiError, body_invalid, empty_input, invalid, url_error
+from ._errors import ServiceError, body_invalid, empty_input, invalid, url_error
 from ._models import ModelSpec
 from ._recorded import content_text
 from ._tokens import CJK_RANGES, TOKEN_RE, count_tokens
@@ -188,7 +188,7 @@ def plan_compat_embedding(body: Any, *, models: Mapping[str, ModelSpec]) -> Embe
     """Validate an OpenAI-compatible /embeddings request."""
     body, model, spec = compat_model(body, models)
     if spec.endpoint != "text-embedding":
-        raise ApiError(
+        raise ServiceError(
             404, "model_not_supported", f"Unsupported model {model} for OpenAI compatibility mode."
         )
     if body.get("input") is None:

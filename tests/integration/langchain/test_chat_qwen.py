@@ -96,7 +96,9 @@ async def test_every_constructor_parameter_reaches_the_request(
         enable_thinking=False,
         thinking_budget=500,
         response_format={"type": "json_object"},
-        model_kwargs={"logprobs": True, "top_logprobs": 2},
+        logprobs=True,
+        top_logprobs=2,
+        model_kwargs={"vl_high_resolution_images": False},
         workspace="ws-123",
         default_headers={"X-Trace": "abc"},
         timeout=Timeouts(connect=3, read=30),
@@ -121,6 +123,7 @@ async def test_every_constructor_parameter_reaches_the_request(
         "response_format": {"type": "json_object"},
         "logprobs": True,
         "top_logprobs": 2,
+        "vl_high_resolution_images": False,
         "result_format": "message",
     }
     assert request.headers["x-dashscope-workspace"] == "ws-123"
@@ -128,7 +131,7 @@ async def test_every_constructor_parameter_reaches_the_request(
     client = llm._client if sync else llm._async_client
     assert client.timeouts == Timeouts(connect=3, read=30)
     assert client.max_retries == 0
-    assert client.workspace == "ws-123"
+    assert client.settings.workspace == "ws-123"
 
 
 @pytest.mark.parametrize("sync", [True, False])

@@ -8,6 +8,7 @@ usage); otherwise the emulator's deterministic echo answers.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -319,11 +320,11 @@ def test_tool_required_with_several_tools_sends_required(
 
 
 @SYNC
-async def test_forced_tool_on_a_thinking_hybrid_turns_thinking_off_for_that_call(
+async def test_forced_tool_on_a_hybrid_sends_thinking_off_and_refuses_explicit_thinking(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
-    llm = make_llm(enable_thinking=True)
+    llm = make_llm()  # qwen-plus, thinking left unset
     if sync:
         response = llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
     else:
@@ -332,20 +333,32 @@ async def test_forced_tool_on_a_thinking_hybrid_turns_thinking_off_for_that_call
     params = emulator.requests[0].parameters
     assert params["enable_thinking"] is False
     assert params["tool_choice"]["function"]["name"] == "get_weather"
-    assert llm.enable_thinking is True  # the instance is untouched
-    llm.chat(USER)
-    assert emulator.requests[1].parameters["enable_thinking"] is True
+    # Explicit thinking plus a forced tool is refused before sending, naming the fix (the
+    # same rule as ChatQwen.bind_tools), never rewritten.
+    thinker = make_llm(enable_thinking=True)
+    with pytest.raises(InvalidRequestError, match="enable_thinking=False"):
+        if sync:
+            thinker.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+        else:
+            await thinker.achat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    assert thinker.enable_thinking is True  # the instance is untouched
+    assert len(emulator.requests) == 1
 
 
-def test_forced_tool_on_an_always_thinking_model_falls_back_to_auto(
+def test_forced_tool_on_an_always_thinking_model_is_refused(
     make_llm: LLMFactory,
     emulator: DashScopeEmulator,
 ) -> None:
-    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
     llm = make_llm(model="qwen3-30b-a3b-thinking-2507")
-    response = llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    with pytest.raises(InvalidRequestError, match="always thinks") as info:
+        llm.chat_with_tools(TOOLS[:1], "hi", tool_required=True)
+    assert info.value.param == "tool_choice"
+    assert emulator.requests == []
+    # Letting the model choose works.
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Paris"})]))
+    response = llm.chat_with_tools(TOOLS[:1], "hi")
     assert llm.get_tool_calls_from_response(response)[0].tool_name == "get_weather"
-    assert emulator.requests[0].parameters["tool_choice"] == "auto"
+    assert "tool_choice" not in emulator.requests[0].parameters
 
 
 @SYNC
@@ -570,7 +583,8 @@ def test_every_constructor_parameter_reaches_the_request(
         enable_search=True,
         enable_thinking=True,
         thinking_budget=50,
-        additional_kwargs={"n": 1},
+        n=1,
+        additional_kwargs={"vl_high_resolution_images": False},
         workspace="ws-123",
         default_headers={"X-Trace": "abc"},
     )
@@ -591,6 +605,7 @@ def test_every_constructor_parameter_reaches_the_request(
         "enable_thinking": True,
         "thinking_budget": 50,
         "n": 1,
+        "vl_high_resolution_images": False,
     }
     assert request.headers["x-dashscope-workspace"] == "ws-123"
     assert request.headers["x-trace"] == "abc"
@@ -708,15 +723,50 @@ async def test_a_copy_with_other_settings_uses_them(
 
 
 @SYNC
-async def test_several_choices_are_refused_not_dropped(
+async def test_several_choices_all_reach_the_response(sync: bool) -> None:
+    import httpx
+
+    body = {
+        "output": {
+            "choices": [
+                {
+                    "index": i,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": t},
+                }
+                for i, t in enumerate(["A", "B"])
+            ]
+        },
+        "usage": {"input_tokens": 2, "output_tokens": 2, "total_tokens": 4},
+        "request_id": "rid-n",
+    }
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json=body)
+
+    transport = httpx.MockTransport(answer)
+    llm = Qwen(
+        api_key="sk-x",
+        n=2,
+        http_client=httpx.Client(transport=transport),
+        async_http_client=httpx.AsyncClient(transport=transport),
+    )
+    response = llm.chat(USER) if sync else await llm.achat(USER)
+    assert sent[0]["parameters"]["n"] == 2
+    assert response.message.content == "A"
+    assert [m.content for m in response.additional_kwargs["choices"]] == ["A", "B"]
+
+
+@SYNC
+async def test_several_choices_cannot_be_streamed(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    with pytest.raises(ValueError, match="n=2"):
-        make_llm(additional_kwargs={"n": 2})
     llm = make_llm()
-    with pytest.raises(ValueError, match="n=3"):
+    with pytest.raises(InvalidRequestError, match="n=3"):
         if sync:
-            llm.chat(USER, n=3)
+            llm.stream_chat(USER, n=3)
         else:
             await llm.astream_chat(USER, n=3)
     assert emulator.requests == []

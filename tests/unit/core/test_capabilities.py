@@ -26,8 +26,14 @@ from qwen_dashscope._capabilities import _OVERRIDES
         ("qwen3-max", "hybrid", False, "text", False),
         ("qwen3-235b-a22b", "hybrid", True, "text", False),
         ("qwen3-32b", "hybrid", True, "text", False),
-        ("qwen3-235b-a22b-thinking-2507", "always", False, "text", False),
+        ("qwen3-235b-a22b-thinking-2507", "always", True, "text", False),
         ("qwen3-235b-a22b-instruct-2507", "none", False, "text", False),
+        # Families by shape, so new sizes follow (issue 8 defect 1: stream-only thinking).
+        ("qwen3-30b-a3b-thinking-2507", "always", True, "text", False),
+        ("qwen3-4b-thinking-2507", "always", True, "text", False),
+        ("qwen3-next-80b-a3b-thinking", "always", True, "text", False),
+        ("qwen3-vl-235b-a22b-thinking", "always", True, "multimodal", True),
+        ("qwen3-vl-30b-a3b-instruct", "none", False, "multimodal", True),
         ("qwen3-coder-plus", "none", False, "text", False),
         ("qwq-plus", "always", True, "text", False),
         ("qwen-vl-plus", "none", False, "multimodal", True),
@@ -99,3 +105,26 @@ def test_user_override() -> None:
     finally:
         _OVERRIDES.pop("qwen-plus")
     assert get_model_capabilities("qwen-plus").context_window != 123_456
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "qwen3-235b-a22b-thinking-2507",
+        "qwen3-30b-a3b-thinking-2507",
+        "qwen3-next-80b-a3b-thinking",
+        "qwen3-vl-235b-a22b-thinking",
+        "qwen3-14b-thinking-2507",
+    ],
+)
+def test_open_source_thinking_models_only_answer_streams(model: str) -> None:
+    caps = get_model_capabilities(model)
+    assert caps.stream_only and caps.thinking == "always"
+
+
+def test_suggestions_for_a_misspelled_model() -> None:
+    from qwen_dashscope import suggest_models
+
+    assert suggest_models("qwen-trubo")[0] == "qwen-turbo"
+    assert suggest_models("qwen3-maxx")[0] == "qwen3-max"
+    assert suggest_models("zzzz") == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qwen_dashscope._sse import LineDecoder, ServerSentEvent, SSEDecoder, iter_sse
+from qwen_dashscope import ProtocolError
+from qwen_dashscope._sse import ServerSentEvent, SSEDecoder, iter_sse
 
 FRAMED = (
     'id:1\nevent:result\n:HTTP_STATUS/200\ndata:{"output":{"text":"你好"}}\n\n'
@@ -70,13 +71,46 @@ def test_multi_line_data_is_joined_per_the_sse_spec() -> None:
 
 def test_comment_only_block_dispatches_nothing() -> None:
     decoder = SSEDecoder()
-    assert decoder.decode(":keep-alive") == []
-    assert decoder.decode("") == []
+    assert decoder.feed(b":keep-alive\n") == []
+    assert decoder.feed(b"\n") == []
+    assert decoder.end() == []
 
 
-def test_line_decoder_keeps_partial_lines() -> None:
-    lines = LineDecoder()
-    assert lines.feed(b"ab") == []
-    assert lines.feed(b"c\nde") == ["abc"]
-    assert lines.flush() == ["de"]
-    assert lines.flush() == []
+def test_a_partial_last_line_waits_for_its_end() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data:ab") == []
+    assert decoder.feed(b"c\n\ndata:de") == [ServerSentEvent(data="abc")]
+    assert decoder.end() == [ServerSentEvent(data="de")]
+    assert decoder.end() == []
+
+
+def test_a_long_line_is_decoded_in_linear_time() -> None:
+    # 4 MB in 1 KB chunks: a decoder that re-joins its buffer on every chunk needs seconds.
+    import time
+
+    payload = b"data:" + b"x" * 4_000_000 + b"\n\n"
+    started = time.process_time()
+    got = list(iter_sse(payload[i : i + 1024] for i in range(0, len(payload), 1024)))
+    assert len(got[0].data) == 4_000_000
+    assert time.process_time() - started < 2.0  # linear: well under 0.1 s here
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"data:" + b"x" * 2_000 + b"\n\n", b"data:" + b"x" * 2_000, b"data:xxxx\n" * 600],
+    ids=["long-line", "endless-line", "long-event"],
+)
+def test_lines_and_events_over_the_cap_are_protocol_errors(payload: bytes) -> None:
+    decoder = SSEDecoder(max_size=1_000, request_id="rid-cap")
+    with pytest.raises(ProtocolError, match="over 1000 bytes") as info:
+        for i in range(0, len(payload), 100):
+            decoder.feed(payload[i : i + 100])
+        decoder.end()
+    assert info.value.request_id == "rid-cap"
+
+
+def test_invalid_utf8_is_a_protocol_error_with_the_request_id() -> None:
+    decoder = SSEDecoder(request_id="rid-utf8")
+    with pytest.raises(ProtocolError, match="not UTF-8") as info:
+        decoder.feed(b'data:{"text":"\xff\xfe"}\n\n')
+    assert info.value.request_id == "rid-utf8"

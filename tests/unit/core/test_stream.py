@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from qwen_dashscope import ProtocolError, StreamAccumulator, ToolCallDelta
+from qwen_dashscope import ProtocolError, StreamAccumulator, ToolCallDelta, parse_arguments
 
 
 def event(
@@ -110,7 +110,7 @@ def test_parallel_tool_calls_incremental() -> None:
     ]
     assert chunks[-1].finish_reason == "tool_calls"
     calls = acc.result().tool_calls
-    assert [(c.id, c.name, c.parsed_arguments()) for c in calls] == [
+    assert [(c.id, c.name, parse_arguments(c.arguments)) for c in calls] == [
         ("call_29a870e7106f45deb8add3", "get_current_weather", {"location": "浙江省杭州市"}),
         ("call_026e44bb31a74266949a20", "get_current_weather", {"location": "上海市"}),
     ]

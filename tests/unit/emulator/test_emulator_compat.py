@@ -178,7 +178,12 @@ def test_list_content_and_required_tool_choice_accepted(client: httpx.Client) ->
     }
     response = client.post(COMPAT_CHAT_PATH, json=body)
     assert response.status_code == 200
-    assert response.json()["choices"][0]["message"]["content"] == "[emulator] what\nnow"
+    message = response.json()["choices"][0]["message"]
+    # A forced tool_choice is obeyed by the default reply, with arguments from the schema.
+    [call] = message["tool_calls"]
+    assert call["function"]["name"] == TOOL["function"]["name"]
+    assert isinstance(json.loads(call["function"]["arguments"]), dict)
+    assert response.json()["choices"][0]["finish_reason"] == "tool_calls"
 
 
 def test_scripted_errors(emu: DashScopeEmulator, client: httpx.Client) -> None:

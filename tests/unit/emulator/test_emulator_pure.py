@@ -17,7 +17,7 @@ from qwen_dashscope.testing import (
     ToolCall,
     count_tokens,
 )
-from qwen_dashscope.testing._errors import ApiError, compat_error_body, native_error_body
+from qwen_dashscope.testing._errors import ServiceError, compat_error_body, native_error_body
 from qwen_dashscope.testing._generation import build_turn, default_text
 from qwen_dashscope.testing._models import build_model_table
 from qwen_dashscope.testing._native import merge_usage, native_stream_events, sse_frame
@@ -98,7 +98,7 @@ def test_sse_frame_bytes() -> None:
 
 
 def test_error_envelopes() -> None:
-    error = ApiError(400, "InvalidParameter.NotSupportEnableThinking", "nope")
+    error = ServiceError(400, "InvalidParameter.NotSupportEnableThinking", "nope")
     assert native_error_body(error, "rid") == {
         "code": "InvalidParameter.NotSupportEnableThinking",
         "message": "nope",
@@ -113,10 +113,10 @@ def test_error_envelopes() -> None:
         },
         "request_id": "rid",
     }
-    auth = compat_error_body(ApiError(401, "InvalidApiKey", "Invalid API-key provided."), "r")
+    auth = compat_error_body(ServiceError(401, "InvalidApiKey", "Invalid API-key provided."), "r")
     assert auth["error"]["code"] == "invalid_api_key"
     assert auth["error"]["message"].startswith("Incorrect API key provided.")
-    custom = compat_error_body(ApiError(503, "ModelUnavailable", "later"), "r")["error"]
+    custom = compat_error_body(ServiceError(503, "ModelUnavailable", "later"), "r")["error"]
     assert (custom["type"], custom["code"]) == ("internal_error", "ModelUnavailable")
 
 
@@ -289,7 +289,7 @@ def test_default_text_and_stream_events_are_pure() -> None:
 
 
 def test_pure_validation_raises_api_error() -> None:
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(ServiceError) as info:
         plan_native_generation(
             "text-generation", {"model": "x"}, stream=False, models=DEFAULT_MODELS
         )

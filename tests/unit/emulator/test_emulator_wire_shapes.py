@@ -135,8 +135,9 @@ def test_multimodal_vl(client: httpx.Client, wire_dir: Path) -> None:
 def test_thinking_nosse(client: httpx.Client, wire_dir: Path) -> None:
     request = load(wire_dir, "thinking-nosse.request.json")
     # Captured on deepseek-v4-pro, which the emulator does not model; use a Qwen model that
-    # also thinks without streaming and defaults to message format.
-    request["model"] = "qwen3-30b-a3b-thinking-2507"
+    # also thinks without streaming (the open-source -thinking models answer streams only).
+    request["model"] = "qwen3-max"
+    request.setdefault("parameters", {})["enable_thinking"] = True
     response = client.post(TEXT_PATH, json=request)
     assert response.status_code == 200
     capture = load(wire_dir, "thinking-nosse.json")

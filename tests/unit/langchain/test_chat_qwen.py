@@ -11,9 +11,11 @@ from langchain_core._api.beta_decorator import LangChainBetaWarning
 from langchain_core.load import dumpd, dumps, load
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableBinding, RunnableSequence
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
+from tests._wire import langchain_wire as _wire
 
 KEY = "sk-very-secret-0123456789"
 
@@ -95,9 +97,14 @@ def test_model_kwargs_may_not_duplicate_a_field() -> None:
 
 
 def test_unknown_keywords_move_to_model_kwargs_with_a_warning() -> None:
-    with pytest.warns(UserWarning, match="'logprobs' is not a ChatQwen field"):
-        llm = ChatQwen(logprobs=True, model_kwargs={"n": 1})
-    assert llm.model_kwargs == {"n": 1, "logprobs": True}
+    with pytest.warns(UserWarning, match="'vl_high_resolution_images' is not a ChatQwen field"):
+        llm = ChatQwen(vl_high_resolution_images=True, model_kwargs={"enable_code_interpreter": 1})
+    assert llm.model_kwargs == {"enable_code_interpreter": 1, "vl_high_resolution_images": True}
+
+
+def test_a_typo_of_a_field_is_an_error_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="did you mean 'temperature'"):
+        ChatQwen(temprature=0.5)
 
 
 def test_empty_stop_list_is_no_stop() -> None:
@@ -270,12 +277,12 @@ def test_bind_tools_formats_and_parallel() -> None:
 
 
 def test_bind_tools_rejects_bad_choices() -> None:
-    with pytest.raises(ValueError, match="not one of the bound tools"):
+    with pytest.raises(ValueError, match="not a bound tool"):
         ChatQwen().bind_tools([Weather], tool_choice="nope")
     with pytest.raises(ValueError, match="named 'search'"):
         ChatQwen().bind_tools([{"name": "search", "parameters": {}}])
     for forcing in ("any", "required", True):
-        with pytest.raises(ValueError, match="no tools were given"):
+        with pytest.raises(ValueError, match="no tools are bound"):
             ChatQwen().bind_tools([], tool_choice=forcing)
 
 
@@ -298,15 +305,19 @@ def test_forced_tools_while_thinking_raise_naming_both_settings(choice: Any) -> 
 def test_forced_tools_on_models_that_think_by_default() -> None:
     # Qwen3 open-source hybrids think unless told otherwise: a forced tool with thinking left
     # unset is sent with enable_thinking=False; asking for thinking too is an error.
-    request = ChatQwen(model="qwen3-32b")._build_request(
-        [HumanMessage("hi")], None, tool_choice={"type": "function", "function": {"name": "W"}}
+    weather = convert_to_openai_tool(Weather)
+    request = _wire(
+        ChatQwen(model="qwen3-32b"),
+        [HumanMessage("hi")],
+        tools=[weather],
+        tool_choice={"type": "function", "function": {"name": "Weather"}},
     )
-    assert request.parameters["enable_thinking"] is False
+    assert request["parameters"]["enable_thinking"] is False
     ChatQwen(model="qwen3-32b").bind_tools([Weather], tool_choice="any")  # no error
     with pytest.raises(ValueError, match="qwen3-32b"):
         ChatQwen(model="qwen3-32b", enable_thinking=True).bind_tools([Weather], tool_choice="any")
-    unforced = ChatQwen(model="qwen3-32b")._build_request([HumanMessage("hi")], None)
-    assert "enable_thinking" not in unforced.parameters
+    unforced = _wire(ChatQwen(model="qwen3-32b"), [HumanMessage("hi")])
+    assert "enable_thinking" not in unforced["parameters"]
     with pytest.raises(ValueError, match="always"):
         ChatQwen(model="qwq-plus").bind_tools([Weather], tool_choice="any")
     # a call-time enable_thinking=True on a hybrid model is caught before sending too
@@ -421,9 +432,7 @@ def test_several_choices_become_several_generations() -> None:
         "request_id": "rid-n",
     }
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
-    llm = ChatQwen(
-        api_key=KEY, model_kwargs={"n": 2}, http_client=httpx.Client(transport=transport)
-    )
+    llm = ChatQwen(api_key=KEY, n=2, http_client=httpx.Client(transport=transport))
     result = llm.generate([[HumanMessage("hi")]])
     messages = [g.message for g in result.generations[0]]
     assert [m.content for m in messages] == ["A", "B"]

@@ -21,7 +21,7 @@ from langchain_qwen._convert import (
     V1Blocks,
     chunk_from_delta,
     message_from_result,
-    messages_to_wire,
+    messages_to_neutral,
     usage_to_metadata,
 )
 from qwen_dashscope import (
@@ -31,6 +31,16 @@ from qwen_dashscope import (
     ToolCallDelta,
     Usage,
 )
+from qwen_dashscope._native import wire_message
+
+
+def messages_to_wire(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain -> neutral (the adapter) -> native wire (the core), per message's endpoint."""
+    return [
+        wire_message(m, "multimodal" if m.has_media else "text")
+        for m in messages_to_neutral(messages)
+    ]
+
 
 URL = "https://example.com/cat.png"
 B64 = "iVBORw0KGgo="
@@ -114,9 +124,31 @@ MESSAGE_CASES: list[tuple[str, BaseMessage, list[dict[str, Any]]]] = [
         ],
     ),
     (
-        "text blocks with cache_control (anthropic)",
+        "text blocks with cache_control (anthropic form) keep the marker",
         HumanMessage([{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]),
-        [{"role": "user", "content": "hi"}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}],
+            }
+        ],
+    ),
+    (
+        "cache_control in v1 extras",
+        HumanMessage(
+            [{"type": "text", "text": "hi", "extras": {"cache_control": {"type": "ephemeral"}}}]
+        ),
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}],
+            }
+        ],
+    ),
+    (
+        "a final assistant prefix in partial mode",
+        AIMessage("春眠不觉晓，", additional_kwargs={"partial": True}),
+        [{"role": "assistant", "content": "春眠不觉晓，", "partial": True}],
     ),
     ("assistant text", AIMessage("好的"), [{"role": "assistant", "content": "好的"}]),
     (

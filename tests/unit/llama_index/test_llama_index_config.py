@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import pickle
 import subprocess
 import sys
@@ -88,7 +87,7 @@ def test_key_never_serialized_or_shown(obj: object) -> None:
     assert KEY not in instance.model_dump_json()
     # the key still works: it is only hidden
     assert instance.api_key.get_secret_value() == KEY
-    assert KEY not in repr(instance._client_kwargs())
+    assert KEY not in repr(instance._connection())
 
 
 def test_key_not_in_pickles_of_dumps() -> None:
@@ -152,7 +151,7 @@ def test_metadata_overrides() -> None:
 def test_max_tokens_default_sends_nothing() -> None:
     llm = Qwen(api_key=KEY)
     assert llm.max_tokens is None
-    assert "max_tokens" not in llm._parameters({})
+    assert "max_tokens" not in llm._parameters()
 
 
 def test_every_field_becomes_a_parameter() -> None:
@@ -169,10 +168,11 @@ def test_every_field_becomes_a_parameter() -> None:
         enable_search=True,
         enable_thinking=False,
         thinking_budget=50,
-        additional_kwargs={"response_format": {"type": "json_object"}, "temperature": 0.4},
+        response_format={"type": "json_object"},
+        additional_kwargs={"vl_high_resolution_images": True},
     )
-    assert llm._parameters({"seed": 1}) == {
-        "temperature": 0.4,  # additional_kwargs override fields, call kwargs override both
+    assert llm._request([], {"seed": 1, "temperature": 0.4}).parameters == {
+        "temperature": 0.4,  # call kwargs override fields and additional_kwargs
         "top_p": 0.9,
         "top_k": 40,
         "max_tokens": 100,
@@ -184,7 +184,13 @@ def test_every_field_becomes_a_parameter() -> None:
         "enable_thinking": False,
         "thinking_budget": 50,
         "response_format": {"type": "json_object"},
+        "vl_high_resolution_images": True,
     }
+
+
+def test_additional_kwargs_may_not_duplicate_a_field() -> None:
+    with pytest.raises(ValueError, match="duplicates the 'temperature' field"):
+        Qwen(api_key=KEY, additional_kwargs={"temperature": 0.4})
 
 
 @pytest.mark.parametrize(
@@ -231,11 +237,13 @@ def test_embedding_batch_size_defaults_to_model_limit(model: str, limit: int) ->
     assert QwenEmbedding(model=model, api_key=KEY).model_name == model
 
 
-def test_embedding_batch_size_is_clamped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="llama_index_qwen"):
-        emb = QwenEmbedding(api_key=KEY, embed_batch_size=25)
-    assert emb.embed_batch_size == 10
-    assert "exceeds text-embedding-v4's limit of 10" in caplog.text
+def test_embedding_batch_size_over_the_limit_is_an_error() -> None:
+    # The same rule as QwenEmbeddings(batch_size=...): nothing is silently lowered.
+    with pytest.raises(InvalidRequestError, match="embed_batch_size=25") as info:
+        QwenEmbedding(api_key=KEY, embed_batch_size=25)
+    assert info.value.param == "embed_batch_size"
+    assert "at most 10" in str(info.value)
+    assert QwenEmbedding(api_key=KEY).embed_batch_size == 10
     assert QwenEmbedding(api_key=KEY, embed_batch_size=4).embed_batch_size == 4
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from llama_index.core.base.llms.types import (
     AudioBlock,
+    CacheControl,
+    CachePoint,
     ChatMessage,
     DocumentBlock,
     ImageBlock,
@@ -21,18 +23,42 @@ from llama_index.core.tools import FunctionTool
 from pydantic import BaseModel, Field
 
 from llama_index_qwen._convert import (
+    INVALID_ARGUMENTS_KEY,
     ChatStreamAssembler,
     chat_response_from_result,
     completion_from_chat,
     keep_first_tool_call,
     lenient_arguments,
-    resolve_tool_choice,
-    to_wire_message,
+    map_tool_choice,
+    to_neutral_message,
     tool_selections,
     tool_specs,
     usage_kwargs,
 )
-from qwen_dashscope import GenerationChunk, GenerationResult, ToolCall, ToolCallDelta, Usage
+from qwen_dashscope import (
+    GenerationChunk,
+    GenerationResult,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    normalize_tool_choice,
+)
+from qwen_dashscope._native import wire_message
+
+
+def to_wire_message(message: ChatMessage) -> dict[str, Any]:
+    """LlamaIndex -> neutral (the adapter) -> native wire (the core)."""
+    neutral = to_neutral_message(message)
+    return wire_message(neutral, "multimodal" if neutral.has_media else "text")
+
+
+def resolve_tool_choice(
+    specs: list[dict[str, Any]], tools: list[Any], *, tool_required: bool, tool_choice: Any
+) -> Any:
+    """What the wire gets: the adapter's mapping, then the core's normalization."""
+    mapped = map_tool_choice(specs, tools, tool_required=tool_required, tool_choice=tool_choice)
+    return normalize_tool_choice(mapped, [spec["function"]["name"] for spec in specs])
+
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -56,9 +82,31 @@ CALL = {
         (ChatMessage(role="developer", content="x"), {"role": "system", "content": "x"}),
         (ChatMessage(role="user", content="你好"), {"role": "user", "content": "你好"}),
         (ChatMessage(role="user", blocks=[]), {"role": "user", "content": ""}),
+        # text blocks are joined as given (the core's rule, the same as ChatQwen's)
         (
             ChatMessage(role="user", blocks=[TextBlock(text="a"), TextBlock(text="b")]),
-            {"role": "user", "content": "a\nb"},
+            {"role": "user", "content": "ab"},
+        ),
+        # a CachePoint marks the block before it as an explicit cache point
+        (
+            ChatMessage(
+                role="system",
+                blocks=[
+                    TextBlock(text="manual"),
+                    CachePoint(cache_control=CacheControl(type="ephemeral")),
+                ],
+            ),
+            {
+                "role": "system",
+                "content": [
+                    {"type": "text", "text": "manual", "cache_control": {"type": "ephemeral"}}
+                ],
+            },
+        ),
+        # a final assistant prefix in partial mode
+        (
+            ChatMessage(role="assistant", content="春眠", additional_kwargs={"partial": True}),
+            {"role": "assistant", "content": "春眠", "partial": True},
         ),
         (ChatMessage(role="assistant", content="Hi"), {"role": "assistant", "content": "Hi"}),
         (ChatMessage(role="chatbot", content="Hi"), {"role": "assistant", "content": "Hi"}),
@@ -363,7 +411,7 @@ def test_stream_assembles_split_parallel_tool_calls() -> None:
     }
     assert [s.tool_kwargs for s in tool_selections(items[2].message)] == [
         {"city": "杭州"},
-        {"tz": None},
+        {},  # a key whose value has not started is left out (the core's lenient parse)
     ]
     assert [(s.tool_id, s.tool_name, s.tool_kwargs) for s in tool_selections(final.message)] == [
         ("call_a", "get_weather", {"city": "杭州"}),
@@ -388,6 +436,8 @@ def test_stream_text_deltas() -> None:
         ('{"a": 1}', {"a": 1}),
         ('{"a": [1, 2', {"a": [1, 2]}),
         ('{"a"', {}),
+        ('{"a": "x', {"a": "x"}),
+        ('{"a": ', {}),
         ("not json", {}),
         ("[1, 2]", {}),
         ({"a": 1}, {"a": 1}),
@@ -495,5 +545,16 @@ def test_resolve_tool_choice(
 
 def test_tool_choice_unknown_name() -> None:
     tools = [_tool("a")]
-    with pytest.raises(ValueError, match="not one of the tools"):
+    with pytest.raises(ValueError, match="not a bound tool"):
         resolve_tool_choice(tool_specs(tools), tools, tool_required=False, tool_choice="zzz")
+
+
+def test_a_finished_call_with_broken_arguments_is_never_an_empty_call() -> None:
+    result = _result(tool_calls=[ToolCall(id="c", name="f", arguments='{"a": ')])
+    message = chat_response_from_result(result).message
+    [selection] = tool_selections(message, final=True)
+    assert selection.tool_name == "f"
+    assert set(selection.tool_kwargs) == {INVALID_ARGUMENTS_KEY}
+    assert '{"a": ' in selection.tool_kwargs[INVALID_ARGUMENTS_KEY]
+    # mid-stream the same string is just incomplete: completed leniently
+    assert tool_selections(message, final=False)[0].tool_kwargs == {}

@@ -11,6 +11,7 @@ ASYNC_NAMES = (
     ("AsyncGenerator[ChatResponse, None]", "Generator[ChatResponse, None, None]"),
     ("_get_aclient", "_get_client"),
     ("def _a", "def _"),
+    ("_alast(self._astream_chat", "_last(self._stream_chat"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Pure request building: validation, endpoint choice, content normalization."""
+"""The core's rules and native request bodies: validation, endpoint choice, content."""
 
 from __future__ import annotations
 
@@ -8,16 +8,34 @@ import pytest
 
 from qwen_dashscope import (
     InvalidRequestError,
+    chat_request,
     reject_booleans,
+    resolve_chat,
     streams_internally,
     validate_parameters,
 )
-from qwen_dashscope._request import (
+from qwen_dashscope._native import (
     GENERATION_PATHS,
-    prepare_embedding,
-    prepare_generation,
-    prepare_rerank,
+    WireRequest,
+    render_chat,
 )
+from qwen_dashscope._native import embedding_body as prepare_embedding
+from qwen_dashscope._native import rerank_body as prepare_rerank
+from qwen_dashscope._rules import embedding_batches
+
+
+def prepare_generation(
+    model: str,
+    messages: list[dict[str, Any]],
+    parameters: dict[str, Any] | None = None,
+    *,
+    stream: bool,
+    endpoint: Any = None,
+) -> WireRequest:
+    """Wire-shaped input through the rules to the native request (what the clients do)."""
+    request = chat_request(model, messages, parameters, endpoint=endpoint)
+    return render_chat(resolve_chat(request, stream=stream))
+
 
 USER = [{"role": "user", "content": "hi"}]
 
@@ -102,7 +120,8 @@ def test_cumulative_streaming_is_refused_while_thinking() -> None:
 def test_text_lists_become_strings_on_the_text_endpoint() -> None:
     messages = [{"role": "user", "content": [{"text": "a"}, {"text": "b"}]}]
     prepared = prepare_generation("qwen-plus", messages, stream=False)
-    assert prepared.endpoint == "text"
+    assert prepared.path == GENERATION_PATHS["text"]
+    # Joined as given, with nothing in between (the rule both adapters share).
     assert prepared.body["input"]["messages"] == [{"role": "user", "content": "ab"}]
 
 
@@ -117,13 +136,13 @@ def test_images_go_to_the_multimodal_endpoint_as_content_lists() -> None:
     assert prepared.body["input"]["messages"] == [
         {"role": "system", "content": [{"text": "be brief"}]},
         {"role": "user", "content": [{"image": "https://x/y.png"}, {"text": "what?"}]},
-        {"role": "assistant", "content": [], "tool_calls": []},
+        {"role": "assistant", "content": []},
     ]
 
 
 def test_multimodal_models_use_the_multimodal_endpoint_even_for_text() -> None:
     prepared = prepare_generation("qwen3.5-plus", USER, stream=False)
-    assert prepared.endpoint == "multimodal"
+    assert prepared.path == GENERATION_PATHS["multimodal"]
     assert prepared.body["input"]["messages"] == [{"role": "user", "content": [{"text": "hi"}]}]
 
 
@@ -136,7 +155,8 @@ def test_images_on_a_text_only_model_are_refused() -> None:
 
 def test_unknown_models_with_images_are_sent_to_the_multimodal_endpoint() -> None:
     messages = [{"role": "user", "content": [{"image": "https://x/y.png"}]}]
-    assert prepare_generation("new-vl-thing", messages, stream=False).endpoint == "multimodal"
+    prepared = prepare_generation("new-vl-thing", messages, stream=False)
+    assert prepared.path == GENERATION_PATHS["multimodal"]
 
 
 @pytest.mark.parametrize(
@@ -228,9 +248,7 @@ def test_embedding_v2_never_sends_dimension() -> None:
     ("texts", "kwargs", "param"),
     [
         ([], {}, "texts"),
-        ("one string", {}, "texts"),
         (["ok", " "], {}, "texts"),
-        (["x"] * 11, {}, "texts"),
         (["x"], {"dimension": 100}, "dimension"),
         (["x"], {"text_type": "passage"}, "text_type"),
     ],
@@ -239,6 +257,22 @@ def test_embedding_validation(texts: Any, kwargs: dict[str, Any], param: str) ->
     with pytest.raises(InvalidRequestError) as info:
         prepare_embedding("text-embedding-v4", texts, **kwargs)
     assert info.value.param == param
+
+
+@pytest.mark.parametrize(
+    ("texts", "batch_size", "param"),
+    [("one string", None, "texts"), (["x"] * 3, 11, "batch_size"), (["x"], 0, "batch_size")],
+)
+def test_embedding_batches_are_checked(texts: Any, batch_size: Any, param: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        embedding_batches(texts, "text-embedding-v4", batch_size)
+    assert info.value.param == param
+
+
+def test_embedding_batches_split_at_the_model_limit() -> None:
+    batches = embedding_batches([f"t{i}" for i in range(23)], "text-embedding-v4", None)
+    assert [(offset, len(batch)) for offset, batch in batches] == [(0, 10), (10, 10), (20, 3)]
+    assert len(embedding_batches(["x"] * 30, "text-embedding-v2", None)) == 2
 
 
 def test_rerank_body_and_validation() -> None:

@@ -1,17 +1,22 @@
-"""Stream accumulation: wire events -> delta chunks -> one complete result.
+"""Answers as they arrive: wire events -> delta chunks -> one complete result.
 
-A pure state machine over parsed JSON bodies. With ``incremental_output=false`` every event
-repeats everything so far (text, reasoning, and tool-call arguments); those are turned into
-exact deltas here, so the adapters only ever see deltas.
+A pure state machine over parsed JSON bodies, used for streams and (fed once) for
+non-streaming bodies. With ``incremental_output=false`` every event repeats everything so far
+(text, reasoning, tool-call arguments); those are turned into exact deltas here, so the
+adapters only ever see deltas. Output fields beside the choices (``search_info``,
+``tool_info``, ...) and per-choice ``logprobs`` are kept too: each chunk carries what is new in
+its event, the result carries everything (later events that repeat or empty a field never
+erase what came first).
 
-The hot path reads plain dicts (``json.loads``) because validating every stream event into
-pydantic models cost more CPU than the rest of the transport. The pydantic models in
-``_wire`` remain the schema: anything here that does not look like it is re-validated with
-them, and the ``ProtocolError`` says exactly what was wrong.
+The hot path reads plain dicts because validating every stream event into pydantic models
+cost more CPU than the rest of the transport. The pydantic models in ``_wire`` remain the
+schema: anything here that does not look like it is re-validated with them, and the
+``ProtocolError`` says exactly what was wrong.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +25,7 @@ from pydantic import ValidationError
 from ._errors import ProtocolError
 from ._types import GenerationChunk, GenerationResult, ToolCall, ToolCallDelta, Usage
 
-__all__ = ["StreamAccumulator", "content_text", "result_from_response"]
+__all__ = ["StreamAccumulator", "content_text", "malformed", "merge_new"]
 
 _OUTPUT_KEYS = frozenset({"choices", "text", "finish_reason"})
 
@@ -39,7 +44,7 @@ def _finish(reason: Any) -> str | None:
     return None if reason in (None, "null", "") else str(reason)
 
 
-def _malformed(event: Any, request_id: str | None, what: str) -> ProtocolError:
+def malformed(event: Any, request_id: str | None, what: str) -> ProtocolError:
     """A precise error for an event that is not what the protocol says."""
     from ._wire import GenerationResponse  # the schema, imported only when something is off
 
@@ -48,6 +53,45 @@ def _malformed(event: Any, request_id: str | None, what: str) -> ProtocolError:
     except ValidationError as exc:
         return ProtocolError(f"malformed generation event ({what}): {exc}", request_id=request_id)
     return ProtocolError(f"malformed generation event: {what}", request_id=request_id)
+
+
+def _new_items(previous: Any, current: Any) -> Any:
+    """What ``current`` adds to ``previous`` (None: nothing): a list's new items, a value
+    that changed."""
+    if current is None or current == [] or current == {} or current == "":
+        return None  # later search events send empty lists: what came first stays
+    if isinstance(current, list) and isinstance(previous, list):
+        if current[: len(previous)] == previous:
+            return current[len(previous) :] or None
+        return current
+    return None if current == previous else current
+
+
+def merge_new(state: dict[str, Any], key: str, value: Any) -> Any:
+    """Fold ``value`` into ``state[key]``; returns the part of it that is new (or None).
+
+    Dicts (``search_info``) are merged per sub-key, lists (``tool_info``) grow by their new
+    items, other values are replaced when they change.
+    """
+    previous = state.get(key)
+    if isinstance(value, dict):
+        known = previous if isinstance(previous, dict) else {}
+        merged = dict(known)
+        delta = {}
+        for sub, item in value.items():
+            new = _new_items(known.get(sub), item)
+            if new is not None:
+                delta[sub] = new
+                merged[sub] = item  # the whole current value (a list that grew, or a new one)
+        if not delta:
+            return None
+        state[key] = merged
+        return delta
+    new = _new_items(previous, value)
+    if new is None:
+        return None
+    state[key] = value
+    return new
 
 
 @dataclass(slots=True)
@@ -82,14 +126,21 @@ def _delta(previous: str, current: str, what: str, request_id: str | None) -> st
 class StreamAccumulator:
     """Feed parsed events; get delta chunks; ask for the complete result at the end."""
 
-    def __init__(self, *, incremental: bool = True) -> None:
+    def __init__(self, *, incremental: bool = True, request_id: str | None = None) -> None:
         self.incremental = incremental
-        self.request_id: str | None = None
+        self.request_id: str | None = request_id
         self.usage: Usage | None = None
         self._choices: dict[int, _ChoiceState] = {}
         self._extras: dict[str, Any] = {}
 
-    def feed(self, event: dict[str, Any]) -> list[GenerationChunk]:
+    @property
+    def finished(self) -> bool:
+        """Whether every choice seen so far has its finish_reason."""
+        return bool(self._choices) and all(
+            c.finish_reason is not None for c in self._choices.values()
+        )
+
+    def feed(self, event: Mapping[str, Any]) -> list[GenerationChunk]:
         """The chunks (one per choice present) that this event contributes."""
         request_id = event.get("request_id")
         if request_id:
@@ -98,48 +149,51 @@ class StreamAccumulator:
         # Usage is cumulative on every event; a search preamble sends "usage": {}.
         if usage:
             if not isinstance(usage, dict):
-                raise _malformed(event, self.request_id, "usage")
+                raise malformed(event, self.request_id, "usage")
             if usage.get("input_tokens") is not None:
                 self.usage = Usage.from_dict(usage)
         output = event.get("output")
         if not isinstance(output, dict):
-            raise _malformed(event, self.request_id, "no 'output' object")
+            raise malformed(event, self.request_id, "no 'output' object")
         extras = None
         if output.keys() - _OUTPUT_KEYS:  # search_info, tool_info (code interpreter), ...
-            extras = {k: v for k, v in output.items() if k not in _OUTPUT_KEYS}
-            for key, value in extras.items():
-                # Later search events repeat "search_results": [] - keep what was found.
-                if value or key not in self._extras:
-                    self._extras[key] = value
+            for key, value in output.items():
+                if key in _OUTPUT_KEYS:
+                    continue
+                new = merge_new(self._extras, key, value)
+                if new is not None:
+                    extras = extras or {}
+                    extras[key] = new
         choices = output.get("choices")
         if choices is None:  # result_format "text"
             text = output.get("text")
             if text is not None and not isinstance(text, str):
-                raise _malformed(event, self.request_id, "output.text")
+                raise malformed(event, self.request_id, "output.text")
             chunk = self._feed_message(0, {"content": text}, _finish(output.get("finish_reason")))
             chunk.extras = extras
             return [chunk]
         if not isinstance(choices, list):
-            raise _malformed(event, self.request_id, "output.choices")
+            raise malformed(event, self.request_id, "output.choices")
         chunks: list[GenerationChunk] = []
         for position, choice in enumerate(choices):
             if not isinstance(choice, dict):
-                raise _malformed(event, self.request_id, "output.choices[]")
+                raise malformed(event, self.request_id, "output.choices[]")
             index = choice.get("index")
             index = index if isinstance(index, int) else position
             message = choice.get("message") or {}
             if not isinstance(message, dict):
-                raise _malformed(event, self.request_id, "choices[].message")
+                raise malformed(event, self.request_id, "choices[].message")
             try:
                 chunk = self._feed_message(index, message, _finish(choice.get("finish_reason")))
             except (TypeError, AttributeError, KeyError) as exc:
-                raise _malformed(event, self.request_id, f"choices[].message: {exc}") from exc
-            chunk_extras = extras
+                raise malformed(event, self.request_id, f"choices[].message: {exc}") from exc
+            chunk_extras = extras if position == 0 else None
             logprobs = choice.get("logprobs")
             if logprobs:
-                chunk_extras = {**(extras or {}), "logprobs": logprobs}
                 content = logprobs.get("content") if isinstance(logprobs, dict) else None
-                self._choices[index].logprobs.extend(content or [])
+                if content:
+                    self._choices[index].logprobs.extend(content)
+                    chunk_extras = {**(chunk_extras or {}), "logprobs": {"content": content}}
             chunk.extras = chunk_extras
             chunks.append(chunk)
         return chunks
@@ -235,14 +289,3 @@ class StreamAccumulator:
         first = results[0]
         first.choices = results
         return first
-
-
-def result_from_response(response: dict[str, Any]) -> GenerationResult:
-    """A complete result from a non-streaming body (the parsed JSON)."""
-    accumulator = StreamAccumulator(incremental=True)
-    accumulator.feed(response)
-    result = accumulator.result()
-    if result.finish_reason is None:  # never hand out an empty or cut-off answer as complete
-        raise _malformed(response, accumulator.request_id, "an answer without a finish_reason")
-    result.raw = response
-    return result

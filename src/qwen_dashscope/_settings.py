@@ -1,0 +1,270 @@
+"""Connection settings, resolved and validated once, and the per-object client cache.
+
+``ClientSettings`` is what a client is built from: every field already checked, the key in a
+``SecretStr``. ``ClientCache`` holds the clients of one model object (a ``ChatQwen``, a
+``Qwen``...) and builds new ones when that object's settings change, so frameworks can copy
+and mutate model objects freely (``model_copy(update=...)``, attribute assignment).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from ._config import (
+    Timeouts,
+    auth_hint,
+    is_private_host,
+    resolve_api_key,
+    resolve_base_url,
+)
+from ._errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from ._client import AsyncDashScopeClient, DashScopeClient
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "ClientCache",
+    "ClientSettings",
+    "check_max_retries",
+    "looks_like_credential",
+    "reject_credentials",
+]
+
+logger = logging.getLogger("qwen_dashscope")
+
+DEFAULT_MAX_RETRIES = 2
+_MAX_RETRIES_CAP = 100
+_warned_plain_http: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+_CREDENTIAL = re.compile(
+    r"(api_?key|secret|password|passwd|authorization|access_?key|credential|(^|_)token($|_))",
+    re.IGNORECASE,
+)
+
+
+def looks_like_credential(name: str) -> bool:
+    """Whether a keyword name looks like a credential (``openai_api_key``, ``apikey``,
+    ``api_token``, ``secret_key``...; ``max_tokens`` does not)."""
+    return bool(_CREDENTIAL.search(name))
+
+
+def reject_credentials(names: Any, *, where: str) -> None:
+    """Refuse keywords that look like credentials: they would otherwise be passed on as
+    request parameters, and from there reach reprs, logs and serialized objects."""
+    for name in names:
+        if isinstance(name, str) and looks_like_credential(name):
+            raise InvalidRequestError(
+                f"{where} got {name!r}, which looks like a credential; the DashScope key goes "
+                "in api_key=... or the DASHSCOPE_API_KEY environment variable (never among "
+                "the request parameters)",
+                param="api_key",
+            )
+
+
+def check_max_retries(value: Any) -> int:
+    """``max_retries`` as an int in [0, 100], or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_RETRIES_CAP:
+        raise InvalidRequestError(
+            f"max_retries must be an integer between 0 and {_MAX_RETRIES_CAP}, got {value!r}",
+            param="max_retries",
+        )
+    return value
+
+
+def _check_headers(headers: Any) -> tuple[tuple[str, str], ...]:
+    """``default_headers`` as (name, value) pairs an HTTP request can carry."""
+    if headers is None:
+        return ()
+    if not isinstance(headers, Mapping):
+        raise InvalidRequestError(
+            f"default_headers must be a mapping of header names to values, got {headers!r}",
+            param="default_headers",
+        )
+    pairs = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidRequestError(
+                f"default_headers[{name!r}] must map a string to a string, got {value!r}",
+                param="default_headers",
+            )
+        token = name.isascii() and name and all(c.isalnum() or c in "!#$%&'*+-.^_`|~" for c in name)
+        if not token:
+            raise InvalidRequestError(
+                f"default_headers: {name!r} is not a valid HTTP header name",
+                param="default_headers",
+            )
+        if any(c in "\r\n\0" for c in value) or not all(
+            0x20 <= ord(c) < 0x7F or c == "\t" for c in value
+        ):
+            raise InvalidRequestError(
+                f"default_headers[{name!r}] holds characters an HTTP header cannot carry "
+                "(line breaks, control or non-ASCII characters)",
+                param="default_headers",
+            )
+        if name.lower() == "authorization":
+            raise InvalidRequestError(
+                "default_headers must not set Authorization: pass the key as api_key (or set "
+                "DASHSCOPE_API_KEY), so that it stays out of logs and reprs",
+                param="default_headers",
+            )
+        pairs.append((name, value))
+    return tuple(pairs)
+
+
+def _warn_plain_http(base_url: str) -> None:
+    if not base_url.startswith("http://") or is_private_host(base_url):
+        return
+    with _warn_lock:
+        if base_url in _warned_plain_http:
+            return
+        _warned_plain_http.add(base_url)
+    warnings.warn(
+        f"base_url {base_url!r} uses plain http:// to a public host: the API key would travel "
+        "unencrypted; use https://",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """Everything a client connects with, validated: build it with :meth:`resolve`."""
+
+    api_key: SecretStr
+    base_url: str
+    workspace: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    max_retries: int = DEFAULT_MAX_RETRIES
+    default_headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        region: str | None = None,
+        workspace: str | None = None,
+        timeout: Any = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> ClientSettings:
+        """Settings from what a user passes (``None``: the environment, then the default)."""
+        raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        resolved_url = resolve_base_url(base_url, region)
+        _warn_plain_http(resolved_url)
+        if workspace is not None and (not isinstance(workspace, str) or not workspace.strip()):
+            raise InvalidRequestError(
+                f"workspace must be a non-empty string, got {workspace!r}", param="workspace"
+            )
+        return cls(
+            api_key=SecretStr(resolve_api_key(raw)),
+            base_url=resolved_url,
+            workspace=workspace,
+            timeouts=Timeouts.of(timeout),
+            max_retries=check_max_retries(max_retries),
+            default_headers=_check_headers(default_headers),
+        )
+
+    @classmethod
+    def check(cls, **options: Any) -> None:
+        """Validate settings as :meth:`resolve` does, except that the key may still be missing
+        (frameworks build model objects before the environment is set up)."""
+        api_key = options.get("api_key")
+        raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        if raw is None and not os.environ.get("DASHSCOPE_API_KEY", "").strip():
+            options = {**options, "api_key": "sk-placeholder"}
+        cls.resolve(**options)
+
+    @property
+    def auth_hint(self) -> str | None:
+        """The region advice an authentication error carries."""
+        return auth_hint(self.base_url)
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientSettings(base_url={self.base_url!r}, workspace={self.workspace!r}, "
+            f"timeouts={self.timeouts!r}, max_retries={self.max_retries}, "
+            "api_key=SecretStr('**********'))"
+        )
+
+
+class ClientCache:
+    """The sync and async clients of one model object, rebuilt when its settings change.
+
+    ``options`` are the object's raw connection fields (compared with ``==`` on every call,
+    which is cheap); they are resolved into :class:`ClientSettings` only when they change.
+    Copies of a model object (``copy``, ``deepcopy``, pickling) start with an empty cache.
+    """
+
+    __slots__ = ("_async", "_sync")
+
+    def __init__(self) -> None:
+        self._sync: tuple[tuple[Any, ...], DashScopeClient] | None = None
+        self._async: tuple[tuple[Any, ...], AsyncDashScopeClient] | None = None
+
+    def __copy__(self) -> ClientCache:
+        return ClientCache()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientCache:
+        return ClientCache()
+
+    def __reduce__(self) -> tuple[Callable[[], ClientCache], tuple[()]]:
+        return ClientCache, ()
+
+    def __repr__(self) -> str:
+        return "ClientCache()"
+
+    def sync(
+        self, options: Mapping[str, Any], http_client: Any = None, **extra: Any
+    ) -> DashScopeClient:
+        """The sync client for these ``options`` (``ClientSettings.resolve`` keywords)."""
+        key = (tuple(options.items()), id(http_client), tuple(extra.items()))
+        slot = self._sync
+        if slot is not None and slot[0] == key:
+            return slot[1]
+        from ._client import DashScopeClient
+
+        client = DashScopeClient(
+            ClientSettings.resolve(**options), http_client=http_client, **extra
+        )
+        self._sync = (key, client)
+        return client
+
+    def async_(
+        self, options: Mapping[str, Any], http_client: Any = None, **extra: Any
+    ) -> AsyncDashScopeClient:
+        """The async client for these ``options``."""
+        key = (tuple(options.items()), id(http_client), tuple(extra.items()))
+        slot = self._async
+        if slot is not None and slot[0] == key:
+            return slot[1]
+        from ._client import AsyncDashScopeClient
+
+        client = AsyncDashScopeClient(
+            ClientSettings.resolve(**options), http_client=http_client, **extra
+        )
+        self._async = (key, client)
+        return client
+
+    def take_sync(self) -> DashScopeClient | None:
+        """Forget the sync client and return it (for ``close()``)."""
+        slot, self._sync = self._sync, None
+        return None if slot is None else slot[1]
+
+    def take_async(self) -> AsyncDashScopeClient | None:
+        """Forget the async client and return it (for ``aclose()``)."""
+        slot, self._async = self._async, None
+        return None if slot is None else slot[1]
