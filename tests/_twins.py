@@ -72,7 +72,8 @@ class _YieldFrom(ast.NodeTransformer):
 def normalized(function: object, replacements: Sequence[tuple[str, str]] = ()) -> str:
     """Source of ``function`` without its name, docstring or annotations, with async syntax
     mapped to sync."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))  # type: ignore[arg-type]
+    code = getattr(function, "__code__", function)  # not inspect.unwrap: decorators vary
+    tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
     definition = tree.body[0]
     definition.name = "_"  # type: ignore[attr-defined]  # close / aclose, __enter__ / __aenter__
     definition.decorator_list = []  # type: ignore[attr-defined]
@@ -117,3 +118,36 @@ def twin_pairs(sync_cls: type, async_cls: type) -> Iterator[tuple[str, object, o
         yield name, sync, async_methods[twin]
     unpaired = set(async_methods) - paired
     assert not unpaired, f"{async_cls.__name__} has no sync twin for {sorted(unpaired)}"
+
+
+def _async_names(name: str) -> list[str]:
+    """Where an async twin's "a" may go: ``ax``, ``_ax``, ``_aget_x`` / ``aget_x``, ``_x_ay``."""
+    head = len(name) - len(name.lstrip("_"))
+    prefix, rest = name[:head], name[head:]
+    names = [prefix + "a" + rest]
+    parts = rest.split("_")
+    for i in range(1, len(parts)):
+        names.append(prefix + "_".join([*parts[:i], "a" + parts[i], *parts[i + 1 :]]))
+    return names
+
+
+def adapter_twins(cls: type) -> list[tuple[str, str, object, object]]:
+    """Every (sync name, async name, sync, async) method pair defined on ``cls`` itself (or
+    on a mixin it owns), found by name: whatever an adapter adds later is covered."""
+    methods: dict[str, object] = {}
+    for klass in reversed(cls.__mro__):
+        if klass.__module__.split(".")[0] in ("langchain_qwen", "llama_index_qwen"):
+            methods.update(
+                {
+                    n: v
+                    for n, v in vars(klass).items()
+                    if inspect.isfunction(v) or isinstance(v, property)
+                }
+            )
+    pairs = []
+    for name, value in methods.items():
+        for twin in _async_names(name):
+            if twin in methods and twin != name:
+                pairs.append((name, twin, value, methods[twin]))
+                break
+    return pairs

@@ -173,7 +173,8 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         }
 
     def _embed(self, texts: list[str], text_type: Literal["query", "document"]) -> list[Embedding]:
-        return self._get_client().embed(texts, **self._options(text_type)).vectors
+        result = self._get_client().embed(texts, **self._options(text_type))
+        return result.vectors
 
     async def _aembed(
         self, texts: list[str], text_type: Literal["query", "document"]

@@ -36,6 +36,7 @@ from qwen_dashscope import (
     GENERATION_PARAMETERS,
     ChatRequest,
     ClientCache,
+    InvalidRequestError,
     Timeouts,
     check_thinking,
     get_model_capabilities,
@@ -285,7 +286,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         *,
         api_key: str | SecretStr | None = None,
         http_client: httpx.Client | None = None,
@@ -294,6 +295,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     ) -> None:
         take_aliases(kwargs, ALIASES)
         if "model" in kwargs:  # model_name=...
+            if model is not None:
+                raise InvalidRequestError(
+                    "model_name= and model= were both given; pass only model=", param="model_name"
+                )
             model = kwargs.pop("model")
         if "api_key" in kwargs:  # dashscope_api_key=...
             api_key = kwargs.pop("api_key")
@@ -314,7 +319,9 @@ class Qwen(TransportMixin, FunctionCallingLLM):
                 )
         kwargs["additional_kwargs"] = extra
         raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        super().__init__(model=model, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs)
+        super().__init__(
+            model=model or DEFAULT_MODEL, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs
+        )
         self._check_connection()
         validate_parameters(self._parameters())
         check_thinking(self.model, self.enable_thinking)
@@ -537,7 +544,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             )
             if choice is not None:
                 prepared["tool_choice"] = choice
-            prepared["parallel_tool_calls"] = allow_parallel_tool_calls
+            if allow_parallel_tool_calls:  # False is the service default (and ChatQwen's)
+                prepared["parallel_tool_calls"] = True
         elif tool_required:
             prepared["tool_choice"] = "required"  # the core explains: no tools to call
         return prepared
@@ -563,7 +571,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     ) -> list[ToolSelection]:
         """Tool calls of a response: lenient mid-stream, strict once the answer is finished
         (a call with broken arguments becomes a tool error the agent can recover from)."""
-        final = not isinstance(response.raw, dict) or response.raw.get("finish_reason") is not None
+        # Stream items carry their finish_reason in raw (None until the last); a whole answer's
+        # raw is the wire body, without one at the top.
+        raw = response.raw if isinstance(response.raw, dict) else {}
+        final = raw.get("finish_reason", "whole answer") is not None
         selections = tool_selections(response.message, final=final)
         if not selections and error_on_no_tool_call:
             raise ValueError("Expected at least one tool call, but the response has none.")

@@ -63,6 +63,8 @@ class Turn:
     events: tuple[tuple[Step, str | None], ...]
     """Stream events in order: (new output, finish_reason or None while generating)."""
     usage_override: Mapping[str, Any] | None = None
+    search_results: tuple[Mapping[str, Any], ...] = ()
+    """The web-search sources of this answer (with ``enable_source``)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,27 @@ def _example(schema: Any, defs: Mapping[str, Any], text: str, *, depth: int) -> 
     return text
 
 
+SEARCH_RESULTS = 2
+"""Sources the emulated web search finds for every query."""
+
+
+def search_results(request: RecordedRequest) -> tuple[dict[str, Any], ...]:
+    """Deterministic sources for the user's query, shaped as the service's [CAP]."""
+    from urllib.parse import quote
+
+    query = request.last_user_text[:40] or "query"
+    return tuple(
+        {
+            "icon": "",
+            "site_name": "emulator",
+            "index": n,
+            "title": f"{query} ({n})",
+            "url": f"https://example.com/search?q={quote(query)}&n={n}",
+        }
+        for n in range(1, SEARCH_RESULTS + 1)
+    )
+
+
 def tool_call_id(seed: bytes, index: int) -> str:
     """``call_`` + 22 hex, stable for a given request body and call position."""
     return "call_" + hashlib.sha256(seed + b"#" + str(index).encode()).hexdigest()[:22]
@@ -221,6 +244,12 @@ def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> 
         finish = "length"
     if reply.finish_reason is not None:
         finish = reply.finish_reason
+    found: tuple[dict[str, Any], ...] = ()
+    if plan.search is not None and not calls:
+        found = search_results(request) if plan.search.enable_source else ()
+        if plan.search.enable_citation and plan.search.enable_source and content:
+            # [CAP] citation markers name search_results[].index, e.g. "[ref_1]".
+            content += plan.search.citation_format.replace("<number>", "1")
 
     steps = [Step(reasoning=piece) for piece in split_every(reasoning)]
     pieces = split_text(content, reply.chunks) if reply.chunks else split_every(content)
@@ -250,6 +279,7 @@ def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> 
         finish_reason=finish,
         events=tuple(events),
         usage_override=reply.usage,
+        search_results=found,
     )
 
 

@@ -86,6 +86,8 @@ def native_usage(plan: GenerationPlan, progress: Progress) -> dict[str, Any]:
         if plan.thinking:
             usage["output_tokens_details"] = {"reasoning_tokens": reasoning}
         usage["prompt_tokens_details"] = cache_details(plan)
+    if plan.search is not None:
+        usage["plugins"] = {"search": {"count": 1, "strategy": plan.search.strategy}}
     return usage
 
 
@@ -137,14 +139,39 @@ def _stream_output(
 
 
 def native_stream_events(plan: GenerationPlan, turn: Turn, request_id: str) -> list[dict[str, Any]]:
-    """The ``data`` objects of every ``event:result`` frame of a streamed answer."""
+    """The ``data`` objects of every ``event:result`` frame of a streamed answer.
+
+    Web search [CAP single-generation-message-search-sse]: the sources come once (a first
+    event of their own, with ``"usage": {}``, when ``prepend_search_result``; else with the
+    first answer event); every later event repeats ``search_info`` with empty lists.
+    """
     events: list[dict[str, Any]] = []
     progress = Progress()
-    for step, finish in turn.events:
-        progress = progress.advance(step, turn.calls)
+    search = plan.search
+    if search is not None and search.prepend and turn.search_results:
         events.append(
             {
-                "output": _stream_output(plan, step, progress, finish),
+                "output": {
+                    **_stream_output(plan, Step(), progress, None),
+                    "search_info": {"search_results": list(turn.search_results)},
+                },
+                "usage": {},
+                "request_id": request_id,
+            }
+        )
+    for step, finish in turn.events:
+        progress = progress.advance(step, turn.calls)
+        output = _stream_output(plan, step, progress, finish)
+        if search is not None and search.enable_source:
+            first = not events and not search.prepend
+            output["search_info"] = (
+                {"search_results": list(turn.search_results)}
+                if first
+                else {"extra_tool_info": [], "search_results": []}
+            )
+        events.append(
+            {
+                "output": output,
                 "usage": merge_usage(native_usage(plan, progress), turn.usage_override),
                 "request_id": request_id,
             }
@@ -175,6 +202,8 @@ def native_body(plan: GenerationPlan, turn: Turn, request_id: str) -> dict[str, 
         output = {
             "choices": [{"finish_reason": turn.finish_reason, "index": 0, "message": message}]
         }
+    if plan.search is not None and plan.search.enable_source:
+        output["search_info"] = {"search_results": list(turn.search_results)}
     return {
         "output": output,
         "usage": merge_usage(native_usage(plan, progress), turn.usage_override),

@@ -96,6 +96,32 @@ class InputUsage:
 
 
 @dataclass(frozen=True)
+class SearchPlan:
+    """Web search (``enable_search``) and its ``search_options`` [CAP search streams, DOC]."""
+
+    strategy: str = "turbo"
+    enable_source: bool = False
+    enable_citation: bool = False
+    citation_format: str = "[<number>]"
+    prepend: bool = False
+
+
+def plan_search(params: Mapping[str, Any]) -> SearchPlan | None:
+    if _bool(params, "enable_search") is not True:
+        return None
+    options = params.get("search_options") or {}
+    if not isinstance(options, dict):
+        raise body_invalid()
+    return SearchPlan(
+        strategy=str(options.get("search_strategy") or "turbo"),
+        enable_source=options.get("enable_source") is True,
+        enable_citation=options.get("enable_citation") is True,
+        citation_format=str(options.get("citation_format") or "[<number>]"),
+        prepend=options.get("prepend_search_result") is True,
+    )
+
+
+@dataclass(frozen=True)
 class GenerationPlan:
     """Everything the response builders need to know about a validated generation request."""
 
@@ -119,6 +145,8 @@ class GenerationPlan:
     """Input tokens read from the explicit cache (resolved by the server)."""
     cache_created: int = 0
     """Input tokens written to the explicit cache (resolved by the server)."""
+    search: SearchPlan | None = None
+    """Web search, when ``enable_search`` is on (native endpoints only)."""
 
     @property
     def list_content(self) -> bool:
@@ -534,6 +562,7 @@ def plan_native_generation(
         input_usage=usage,
         forced_tool=forced,
         cache_points=cache_points(messages or [], spec.name),
+        search=plan_search(params),
     )
 
 

@@ -285,7 +285,11 @@ async def test_single_tool_call_kept_without_parallel(
     llm = make_llm()
     response = llm.chat_with_tools(TOOLS, "Weather and time?")
     assert [c.tool_name for c in llm.get_tool_calls_from_response(response)] == ["get_weather"]
-    assert emulator.requests[0].parameters["parallel_tool_calls"] is False
+    # Not parallel is the service's default: nothing is sent (as by ChatQwen); allowing it is.
+    assert "parallel_tool_calls" not in emulator.requests[0].parameters
+    emulator.enqueue(_weather_and_time())
+    llm.chat_with_tools(TOOLS, "Weather and time?", allow_parallel_tool_calls=True)
+    assert emulator.requests[1].parameters["parallel_tool_calls"] is True
 
 
 def test_tool_required_with_one_tool_forces_it_by_name(

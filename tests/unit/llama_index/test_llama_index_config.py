@@ -253,3 +253,64 @@ def test_embedding_dimensions_checked() -> None:
         QwenEmbedding(api_key=KEY, dimensions=100)
     with pytest.raises(InvalidRequestError, match="dimensions=2048"):
         QwenEmbedding(model_name="text-embedding-v3", api_key=KEY, dimensions=2048)
+
+
+# -- keywords: familiar aliases, typos, pass-through (the same rules as ChatQwen) ----------------
+
+
+def test_other_integrations_spellings_are_accepted() -> None:
+    llm = Qwen(api_key=KEY, model_name="qwen-max", api_base="https://dashscope-intl.aliyuncs.com")
+    assert llm.model == "qwen-max"
+    assert llm._get_client().base_url == "https://dashscope-intl.aliyuncs.com/api/v1"
+    assert Qwen(dashscope_api_key=KEY).api_key.get_secret_value() == KEY  # type: ignore[union-attr]
+    assert Qwen(api_key=KEY, request_timeout=7).timeout == 7
+    with pytest.raises(InvalidRequestError, match="pass only model="):
+        Qwen(api_key=KEY, model_name="a", model="b")
+
+
+def test_every_chat_qwen_generation_parameter_is_a_qwen_field() -> None:
+    from langchain_qwen import ChatQwen
+    from qwen_dashscope import GENERATION_PARAMETERS
+
+    assert set(GENERATION_PARAMETERS) <= set(Qwen.model_fields)
+    assert set(GENERATION_PARAMETERS) <= set(ChatQwen.model_fields)
+    llm = Qwen(
+        api_key=KEY,
+        search_options={"enable_source": True},
+        response_format={"type": "json_object"},
+        n=2,
+        logprobs=True,
+        top_logprobs=3,
+    )
+    assert llm._parameters() == {
+        "search_options": {"enable_source": True},
+        "response_format": {"type": "json_object"},
+        "n": 2,
+        "logprobs": True,
+        "top_logprobs": 3,
+    }
+
+
+def test_a_typo_is_an_error_and_other_keywords_pass_through_with_a_warning() -> None:
+    with pytest.raises(InvalidRequestError, match="did you mean 'temperature'"):
+        Qwen(api_key=KEY, temprature=0.5)
+    with pytest.warns(UserWarning, match="moved to additional_kwargs"):
+        llm = Qwen(api_key=KEY, vl_high_resolution_images=True)
+    assert llm.additional_kwargs == {"vl_high_resolution_images": True}
+    with pytest.raises(InvalidRequestError, match="DASHSCOPE_API_KEY"):
+        Qwen(api_key=KEY, openai_api_key="sk-other")
+
+
+def test_embedding_keywords_are_checked() -> None:
+    with pytest.raises(InvalidRequestError, match="did you mean 'dimensions'"):
+        QwenEmbedding(api_key=KEY, dimension=512)
+    with pytest.raises(InvalidRequestError, match="not an embedding model"):
+        QwenEmbedding(api_key=KEY, model_name="qwen-plus")
+    assert QwenEmbedding(api_key=KEY, model="text-embedding-v3").model_name == "text-embedding-v3"
+
+
+def test_an_unknown_model_warns_that_its_metadata_are_defaults() -> None:
+    llm = Qwen(api_key=KEY, model="qwen-trubo")
+    with pytest.warns(UserWarning, match="did you mean 'qwen-turbo'"):
+        metadata = llm.metadata
+    assert metadata.context_window == 32_768
