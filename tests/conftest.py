@@ -11,14 +11,14 @@ import pytest
 from qwen_dashscope.testing import DashScopeEmulator
 
 ROOT = Path(__file__).resolve().parents[1]
-WIRE = ROOT.parent / "shared" / "wire"
+WIRE = ROOT / "tests" / "fixtures" / "wire"
 
 
 @pytest.fixture(scope="session")
 def wire_dir() -> Path:
-    """The real captured traffic in ../shared/wire (skips when absent)."""
+    """The captured traffic in tests/fixtures/wire (part of the repository: never skipped)."""
     if not WIRE.is_dir():
-        pytest.skip(f"captures not found at {WIRE}")
+        pytest.fail(f"captures not found at {WIRE}: tests/fixtures/wire belongs to the repository")
     return WIRE
 
 

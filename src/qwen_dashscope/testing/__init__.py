@@ -67,8 +67,12 @@ Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, w
 code interpreter, partial mode, ``/think`` prompt switches, files and async-task endpoints
 (404).
 
-Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--any-key``,
-``--chunk-delay``); it prints the base URLs and serves until Ctrl-C.
+Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--port 0``: a free
+port; ``--api-key KEY``, default ``sk-emulator``, or ``--any-key``; ``--chunk-delay``, by
+default 0.03 s when stdout is a terminal and 0 otherwise; ``--replies FILE``: scripted answers
+from a JSON or TOML file of rules, e.g. ``examples/emulator-replies.json``; ``--help`` has the
+format). It prints the base URLs and the ``DASHSCOPE_API_KEY=... DASHSCOPE_HTTP_BASE_URL=...``
+to point ``ChatQwen`` / ``Qwen`` at it, and serves until Ctrl-C.
 """
 
 from ._errors import ServiceError

@@ -1,4 +1,4 @@
-"""Every capture in ../shared/wire, replayed through the transport, parses to what it says.
+"""Every capture in tests/fixtures/wire, replayed through the transport, parses to what it says.
 
 The expected values are read from the capture independently of our decoder (plain
 ``json.loads`` of each ``data:`` line), so a bug in the SSE decoder, the wire models or the

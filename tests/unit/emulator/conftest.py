@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -37,16 +36,6 @@ def _client(_server: DashScopeEmulator) -> Iterator[httpx.Client]:
 def client(emu: DashScopeEmulator, _client: httpx.Client) -> httpx.Client:
     """An authorised client of ``emu`` (shared by the module: creating one costs ~20 ms)."""
     return _client
-
-
-@pytest.fixture(scope="session")
-def wire_dir() -> Path:
-    """The shared captures, ``../shared/wire`` beside the repository."""
-    repo_root = Path(__file__).resolve().parents[3]
-    wire = (repo_root / ".." / "shared" / "wire").resolve()
-    if not wire.is_dir():
-        pytest.skip(f"shared wire captures not found at {wire}")
-    return wire
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The emulator's answers have the structure of the real captures in ../shared/wire.
+"""The emulator's answers have the structure of the real captures in tests/fixtures/wire.
 
 Each test replays a capture's request (when there is one) and compares JSON key paths and
 value types (``_helpers.key_paths``: values and list lengths ignored), SSE line patterns and

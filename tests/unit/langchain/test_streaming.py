@@ -2,7 +2,7 @@
 
 The parallel tool-call stream is RECONSTRUCTED from the excerpt quoted in the protocol notes
 §5.4 (capture ``toolcall-stream-parallel.sse``, qwen-max, 2026-04), because the raw file is not
-in ../shared/wire: the four events are verbatim there except for the elided parts (``…``),
+in tests/fixtures/wire: the four events are verbatim there except for the elided parts (``…``),
 filled in with the shape every other capture has (cumulative ``usage``, repeated
 ``request_id``, SSE framing of §5.1).
 """
