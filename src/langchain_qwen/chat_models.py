@@ -24,6 +24,7 @@ from qwen_dashscope import (
     ChatRequest,
     ClientCache,
     ClientSettings,
+    InvalidRequestError,
     Timeouts,
     check_thinking,
     check_tool_binding,
@@ -286,6 +287,17 @@ class ChatQwen(BaseChatModel):
             model_kwargs[key] = value
         values["model_kwargs"] = model_kwargs
         return values
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _check_stop(cls, value: Any) -> Any:
+        # pydantic would turn a set or a generator into a list: refuse what is not already
+        # a string or a list, rather than send something else (the core checks the rest).
+        if value is not None and not isinstance(value, (str, list, tuple)):
+            raise InvalidRequestError(
+                f"stop must be a string or a list, got {type(value).__name__}", param="stop"
+            )
+        return value
 
     @field_validator("timeout")
     @classmethod

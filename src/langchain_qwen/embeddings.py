@@ -28,6 +28,7 @@ from qwen_dashscope import (
     check_embedding_batch_size,
     check_embedding_dimension,
     get_model_capabilities,
+    reject_booleans,
     reject_credentials,
 )
 
@@ -120,6 +121,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         near miss such as ``dimension`` names the field it meant)."""
         if not isinstance(values, dict):
             return values
+        reject_booleans(values)  # before pydantic turns True into 1
         known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
         extra = {k: v for k, v in values.items() if k not in known}
         if extra:

@@ -109,7 +109,7 @@ class TransportMixin:
 
     def _check_connection(self) -> None:
         """Fail at construction on a missing key, bad region, base URL, timeout or retries."""
-        ClientSettings.resolve(**self._connection())
+        ClientSettings.resolve(**self._connection(), warn=False)
 
     def _client_extra(self) -> dict[str, Any]:
         return {}

@@ -21,6 +21,7 @@ from qwen_dashscope import (
     check_embedding_batch_size,
     check_embedding_dimension,
     get_model_capabilities,
+    reject_booleans,
     resolve_api_key,
 )
 
@@ -130,6 +131,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         model_name = kwargs.pop("model_name", None) or model_name
         if "api_key" in kwargs:
             api_key = kwargs.pop("api_key")
+        reject_booleans({**kwargs, "batch_size": embed_batch_size})  # before pydantic coerces
         known = set(type(self).model_fields) | {"model", "api_base", "request_timeout"}
         sort_keywords(kwargs, known, where="QwenEmbedding", passthrough=None)
         caps = get_model_capabilities(model_name)

@@ -328,6 +328,17 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         self._http_client = http_client
         self._async_http_client = async_http_client
 
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _check_stop(cls, value: Any) -> Any:
+        # pydantic would turn a set or a generator into a list: refuse what is not already
+        # a string or a list, rather than send something else (the core checks the rest).
+        if value is not None and not isinstance(value, (str, list, tuple)):
+            raise InvalidRequestError(
+                f"stop must be a string or a list, got {type(value).__name__}", param="stop"
+            )
+        return value
+
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: Any) -> Any:

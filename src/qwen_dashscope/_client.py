@@ -18,6 +18,7 @@ import contextlib
 import functools
 import logging
 import platform
+import sys
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
@@ -79,28 +80,36 @@ _USER_AGENT = (
 )
 
 
-@contextlib.contextmanager
-def _translate_errors(request_id: str | None = None, host: str = "") -> Iterator[None]:
-    """The one place where httpx's exceptions become ours."""
+def _translated(exc: httpx.TransportError, request_id: str | None, host: str) -> DashScopeError:
+    """Our error for an httpx one (its cause), naming the host and the setting to change."""
     where = f" (while talking to {host}; check base_url / region and your network)" if host else ""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        # httpx-aiohttp reports any aiohttp connection error as ConnectTimeout; only a real
-        # timeout is a timeout.
-        cause = exc.__cause__
-        if cause is not None and "Timeout" not in type(cause).__name__:
-            raise APIConnectionError(
-                f"{type(cause).__name__}: {cause}{where}", request_id=request_id
-            ) from exc
-        raise APITimeoutError(
+    error: DashScopeError
+    cause = exc.__cause__
+    if isinstance(exc, httpx.TimeoutException) and (
+        cause is None or "Timeout" in type(cause).__name__
+    ):
+        error = APITimeoutError(
             f"{type(exc).__name__}: {exc}{where}; raise timeout= if the model needs longer",
             request_id=request_id,
-        ) from exc
-    except httpx.RequestError as exc:
-        raise APIConnectionError(
-            f"{type(exc).__name__}: {exc}{where}", request_id=request_id
-        ) from exc
+        )
+    elif isinstance(exc, httpx.TimeoutException) and cause is not None:
+        # httpx-aiohttp reports any aiohttp connection error as ConnectTimeout.
+        error = APIConnectionError(f"{type(cause).__name__}: {cause}{where}", request_id=request_id)
+    else:
+        error = APIConnectionError(f"{type(exc).__name__}: {exc}{where}", request_id=request_id)
+    error.__cause__ = exc
+    return error
+
+
+@contextlib.contextmanager
+def _translate_errors(request_id: str | None = None, host: str = "") -> Iterator[None]:
+    """The one place where httpx's exceptions become ours. The httpx exception (which holds
+    the request, Authorization header included) is never bound to a name in this frame."""
+    try:
+        yield
+    except httpx.TransportError:
+        error = _translated(sys.exc_info()[1], request_id, host)  # type: ignore[arg-type]
+        raise error from error.__cause__
 
 
 @functools.lru_cache(maxsize=64)
@@ -321,14 +330,17 @@ class DashScopeClient(_BaseClient):
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
         with _translate_errors(host=self._host):
-            request = http.build_request(
-                "POST",
-                self._url(path),
-                content=payload,
-                headers=self._headers(stream=stream),
-                timeout=deadline.httpx_timeout(),
+            # One expression: the request (Authorization header included) is never a local.
+            response = http.send(
+                http.build_request(
+                    "POST",
+                    self._url(path),
+                    content=payload,
+                    headers=self._headers(stream=stream),
+                    timeout=deadline.httpx_timeout(),
+                ),
+                stream=True,
             )
-            response = http.send(request, stream=True)
         if response.status_code == 200:
             return response
         try:
@@ -412,9 +424,11 @@ class DashScopeClient(_BaseClient):
                         request_id=headers.get("x-request-id"),
                     )
                 return response, bodies, first
-            except (APIError, APIConnectionError) as error:
-                if response is not None:
+            except BaseException as error:
+                if response is not None:  # whatever failed, the connection goes back
                     response.close()
+                if not isinstance(error, (APIError, APIConnectionError)):
+                    raise
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
                     raise
@@ -599,14 +613,17 @@ class AsyncDashScopeClient(_BaseClient):
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
         with _translate_errors(host=self._host):
-            request = http.build_request(
-                "POST",
-                self._url(path),
-                content=payload,
-                headers=self._headers(stream=stream),
-                timeout=deadline.httpx_timeout(),
+            # One expression: the request (Authorization header included) is never a local.
+            response = await http.send(
+                http.build_request(
+                    "POST",
+                    self._url(path),
+                    content=payload,
+                    headers=self._headers(stream=stream),
+                    timeout=deadline.httpx_timeout(),
+                ),
+                stream=True,
             )
-            response = await http.send(request, stream=True)
         if response.status_code == 200:
             return response
         try:
@@ -690,9 +707,11 @@ class AsyncDashScopeClient(_BaseClient):
                         request_id=headers.get("x-request-id"),
                     )
                 return response, bodies, first
-            except (APIError, APIConnectionError) as error:
-                if response is not None:
+            except BaseException as error:
+                if response is not None:  # whatever failed, the connection goes back
                     await response.aclose()
+                if not isinstance(error, (APIError, APIConnectionError)):
+                    raise
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
                     raise

@@ -53,16 +53,18 @@ _REGION_ALIASES: dict[str, str] = {
 
 
 def _seconds(value: Any, name: str) -> float | None:
-    """A finite positive number of seconds, or None (no limit)."""
+    """A finite positive number of seconds, or None (no limit); errors name ``timeout``."""
     if value is None:
         return None
+    label = name if name.startswith("timeout") else f"timeout ({name})"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRequestError(
-            f"{name} must be a positive number of seconds, got {value!r}", param="timeout"
+            f"{label} must be a positive number of seconds, got {value!r}", param="timeout"
         )
     if not math.isfinite(value) or value <= 0:
         raise InvalidRequestError(
-            f"{name}={value!r} is not a positive, finite number of seconds (use None for no limit)",
+            f"{label}={value!r} is not a positive, finite number of seconds (use None for no "
+            "limit)",
             param="timeout",
         )
     return float(value)
@@ -105,7 +107,7 @@ class Timeouts:
                     f"timeout={value!r}: a tuple must be (connect, read) seconds",
                     param="timeout",
                 )
-            return cls(connect=value[0], read=value[1])
+            return cls(connect=_seconds(value[0], "connect"), read=_seconds(value[1], "read"))
         if type(value).__module__.startswith("httpx") and type(value).__name__ == "Timeout":
             return cls(connect=value.connect, read=value.read)
         seconds = _seconds(value, "timeout")

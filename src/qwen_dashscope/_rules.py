@@ -207,9 +207,9 @@ def validate_parameters(params: Mapping[str, Any]) -> None:
 
 
 def reject_booleans(values: Mapping[str, Any]) -> None:
-    """``True``/``False`` given for a numeric parameter, as passed to a constructor (pydantic
-    would quietly turn them into 1 and 0)."""
-    for name in _NUMERIC:
+    """``True``/``False`` given for a numeric parameter or setting, as passed to a
+    constructor (pydantic would quietly turn them into 1 and 0)."""
+    for name in (*_NUMERIC, "max_retries", "timeout", "request_timeout", "batch_size"):
         if isinstance(values.get(name), bool):
             raise InvalidRequestError(f"{name} must be a number, got {values[name]!r}", param=name)
 

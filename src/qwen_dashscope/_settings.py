@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,8 +43,6 @@ logger = logging.getLogger("qwen_dashscope")
 
 DEFAULT_MAX_RETRIES = 2
 _MAX_RETRIES_CAP = 100
-_warned_plain_http: set[str] = set()
-_warn_lock = threading.Lock()
 
 
 _CREDENTIAL = re.compile(
@@ -124,12 +121,9 @@ def _check_headers(headers: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _warn_plain_http(base_url: str) -> None:
+    # Python's warning registry shows it once per place (the default filter).
     if not base_url.startswith("http://") or is_private_host(base_url):
         return
-    with _warn_lock:
-        if base_url in _warned_plain_http:
-            return
-        _warned_plain_http.add(base_url)
     warnings.warn(
         f"base_url {base_url!r} uses plain http:// to a public host: the API key would travel "
         "unencrypted; use https://",
@@ -160,11 +154,17 @@ class ClientSettings:
         timeout: Any = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
+        warn: bool = True,
     ) -> ClientSettings:
-        """Settings from what a user passes (``None``: the environment, then the default)."""
+        """Settings from what a user passes (``None``: the environment, then the default).
+
+        ``warn``: warn about plain ``http://`` to a public host (the key would travel in clear
+        text); off for a construction-time :meth:`check`, so each object warns when used.
+        """
         raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         resolved_url = resolve_base_url(base_url, region)
-        _warn_plain_http(resolved_url)
+        if warn:
+            _warn_plain_http(resolved_url)
         if workspace is not None and (not isinstance(workspace, str) or not workspace.strip()):
             raise InvalidRequestError(
                 f"workspace must be a non-empty string, got {workspace!r}", param="workspace"
@@ -186,7 +186,7 @@ class ClientSettings:
         raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if raw is None and not os.environ.get("DASHSCOPE_API_KEY", "").strip():
             options = {**options, "api_key": "sk-placeholder"}
-        cls.resolve(**options)
+        cls.resolve(**options, warn=False)
 
     @property
     def auth_hint(self) -> str | None:
