@@ -1212,6 +1212,6 @@ async def test_loopback_private_and_https_hosts_do_not_warn(
 
 
 def test_a_timeouts_object_with_nan_is_refused_when_built() -> None:
-    with pytest.raises(InvalidRequestError, match="Timeouts.total") as info:
+    with pytest.raises(InvalidRequestError, match=r"Timeouts\.total") as info:
         Timeouts(total=NAN)
     assert info.value.param == "timeout"
