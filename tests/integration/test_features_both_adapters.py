@@ -309,3 +309,22 @@ def test_a_client_that_leaves_mid_stream_prints_no_traceback(
         emulator.chunk_delay = 0.0
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err
+
+
+def test_a_connection_reset_while_the_emulator_reads_prints_no_traceback(
+    emulator: DashScopeEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import struct
+    import time
+
+    for _ in range(3):
+        sock = socket.create_connection((emulator.host, emulator.port))
+        sock.sendall(
+            b"POST /api/v1/services/aigc/text-generation/generation HTTP/1.1\r\nHost: x\r\n"
+        )
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # a reset (RST) while the server is reading the request's headers
+    time.sleep(0.3)
+    assert lc(emulator).invoke("hi").content == "[emulator] hi"  # still serving
+    assert "Traceback" not in capfd.readouterr().err
