@@ -16,7 +16,15 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from qwen_dashscope import (
@@ -24,10 +32,10 @@ from qwen_dashscope import (
     ChatRequest,
     ClientCache,
     ClientSettings,
-    InvalidRequestError,
-    Timeouts,
+    check_field,
     check_thinking,
     check_tool_binding,
+    connection_options,
     get_model_capabilities,
     normalize_tool_choice,
     reject_booleans,
@@ -288,22 +296,10 @@ class ChatQwen(BaseChatModel):
         values["model_kwargs"] = model_kwargs
         return values
 
-    @field_validator("stop", mode="before")
+    @field_validator("stop", "timeout", mode="before")
     @classmethod
-    def _check_stop(cls, value: Any) -> Any:
-        # pydantic would turn a set or a generator into a list: refuse what is not already
-        # a string or a list, rather than send something else (the core checks the rest).
-        if value is not None and not isinstance(value, (str, list, tuple)):
-            raise InvalidRequestError(
-                f"stop must be a string or a list, got {type(value).__name__}", param="stop"
-            )
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        Timeouts.of(value)  # every accepted form; a clear error otherwise
-        return value
+    def _check_field(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_field(info.field_name or "", value)  # before pydantic coerces it
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
@@ -389,15 +385,7 @@ class ChatQwen(BaseChatModel):
 
     # ---------------------------------------------------------------------- clients
     def _connection(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace": self.workspace,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
+        return connection_options(self)
 
     @property
     def _client(self) -> DashScopeClient:

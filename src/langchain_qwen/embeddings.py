@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -24,9 +25,10 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     InvalidRequestError,
-    Timeouts,
     check_embedding_batch_size,
     check_embedding_dimension,
+    check_field,
+    connection_options,
     get_model_capabilities,
     reject_booleans,
     reject_credentials,
@@ -134,11 +136,10 @@ class QwenEmbeddings(BaseModel, Embeddings):
             )
         return values
 
-    @field_validator("timeout")
+    @field_validator("timeout", mode="before")
     @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        Timeouts.of(value)
-        return value
+    def _check_field(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_field(info.field_name or "", value)  # before pydantic coerces it
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
@@ -157,15 +158,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         return self
 
     def _connection(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace": self.workspace,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
+        return connection_options(self)
 
     @property
     def _client(self) -> DashScopeClient:

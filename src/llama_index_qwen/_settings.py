@@ -11,6 +11,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     InvalidRequestError,
+    connection_options,
     reject_credentials,
     sort_unknown_keywords,
 )
@@ -97,15 +98,7 @@ class TransportMixin:
         default_headers: dict[str, str] | None
 
     def _connection(self) -> dict[str, Any]:
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "region": self.region,
-            "workspace": self.workspace,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
+        return connection_options(self)
 
     def _check_connection(self) -> None:
         """Fail at construction on a missing key, bad region, base URL, timeout or retries."""

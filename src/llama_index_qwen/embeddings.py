@@ -11,15 +11,16 @@ from llama_index.core.bridge.pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationInfo,
     field_validator,
 )
 
 from qwen_dashscope import (
     ClientCache,
     InvalidRequestError,
-    Timeouts,
     check_embedding_batch_size,
     check_embedding_dimension,
+    check_field,
     get_model_capabilities,
     reject_booleans,
     resolve_api_key,
@@ -156,11 +157,10 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         self._http_client = http_client
         self._async_http_client = async_http_client
 
-    @field_validator("timeout")
+    @field_validator("timeout", mode="before")
     @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        Timeouts.of(value)
-        return value
+    def _check_field(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_field(info.field_name or "", value)  # before pydantic coerces it
 
     @classmethod
     def class_name(cls) -> str:

@@ -23,6 +23,7 @@ from llama_index.core.bridge.pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationInfo,
     field_validator,
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
@@ -37,7 +38,7 @@ from qwen_dashscope import (
     ChatRequest,
     ClientCache,
     InvalidRequestError,
-    Timeouts,
+    check_field,
     check_thinking,
     get_model_capabilities,
     reject_booleans,
@@ -328,22 +329,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         self._http_client = http_client
         self._async_http_client = async_http_client
 
-    @field_validator("stop", mode="before")
+    @field_validator("stop", "timeout", mode="before")
     @classmethod
-    def _check_stop(cls, value: Any) -> Any:
-        # pydantic would turn a set or a generator into a list: refuse what is not already
-        # a string or a list, rather than send something else (the core checks the rest).
-        if value is not None and not isinstance(value, (str, list, tuple)):
-            raise InvalidRequestError(
-                f"stop must be a string or a list, got {type(value).__name__}", param="stop"
-            )
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _check_timeout(cls, value: Any) -> Any:
-        Timeouts.of(value)  # every accepted form; a clear error otherwise
-        return value
+    def _check_field(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_field(info.field_name or "", value)  # before pydantic coerces it
 
     @classmethod
     def class_name(cls) -> str:

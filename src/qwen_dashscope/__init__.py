@@ -51,6 +51,7 @@ from ._rules import (
     StructuredOutputPlan,
     check_embedding_batch_size,
     check_embedding_dimension,
+    check_field,
     check_thinking,
     check_tool_binding,
     embedding_batch_limit,
@@ -64,10 +65,12 @@ from ._rules import (
     validate_parameters,
 )
 from ._settings import (
+    CONNECTION_FIELDS,
     DEFAULT_MAX_RETRIES,
     ClientCache,
     ClientSettings,
     check_max_retries,
+    connection_options,
     looks_like_credential,
     reject_credentials,
 )
@@ -124,6 +127,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CONNECTION_FIELDS",
     "DEFAULT_BASE_URL",
     "DEFAULT_CAPABILITIES",
     "DEFAULT_MAX_RETRIES",
@@ -173,10 +177,12 @@ __all__ = [
     "chat_request",
     "check_embedding_batch_size",
     "check_embedding_dimension",
+    "check_field",
     "check_max_retries",
     "check_thinking",
     "check_tool_binding",
     "check_tool_names",
+    "connection_options",
     "embedding_batch_limit",
     "forced_tool_name",
     "format_arguments",

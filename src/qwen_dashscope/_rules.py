@@ -35,6 +35,7 @@ __all__ = [
     "StructuredOutputPlan",
     "check_embedding_batch_size",
     "check_embedding_dimension",
+    "check_field",
     "check_thinking",
     "check_tool_binding",
     "embedding_batch_limit",
@@ -204,6 +205,21 @@ def validate_parameters(params: Mapping[str, Any]) -> None:
             raise InvalidRequestError(f"{name} cannot be set: {why}", param=name)
     for name, value in params.items():
         check_json_value(value, name)
+
+
+def check_field(name: str, value: Any) -> Any:
+    """A constructor field's value, before pydantic would coerce it: ``stop`` must already be a
+    string or a list (a set or generator would become a list), ``timeout`` one of the forms
+    ``Timeouts.of`` takes. Returns the value unchanged."""
+    if name == "stop" and value is not None and not isinstance(value, (str, list, tuple)):
+        raise InvalidRequestError(
+            f"stop must be a string or a list, got {type(value).__name__}", param="stop"
+        )
+    if name == "timeout":
+        from ._config import Timeouts
+
+        Timeouts.of(value)
+    return value
 
 
 def reject_booleans(values: Mapping[str, Any]) -> None:

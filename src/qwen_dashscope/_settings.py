@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from ._client import AsyncDashScopeClient, DashScopeClient
 
 __all__ = [
+    "CONNECTION_FIELDS",
     "DEFAULT_MAX_RETRIES",
     "ClientCache",
     "ClientSettings",
     "check_max_retries",
+    "connection_options",
     "looks_like_credential",
     "reject_credentials",
 ]
@@ -68,6 +70,23 @@ def reject_credentials(names: Any, *, where: str) -> None:
                 "the request parameters)",
                 param="api_key",
             )
+
+
+CONNECTION_FIELDS = (
+    "api_key",
+    "base_url",
+    "region",
+    "workspace",
+    "timeout",
+    "max_retries",
+    "default_headers",
+)
+"""The connection fields every model class declares (the keywords of ClientSettings.resolve)."""
+
+
+def connection_options(source: Any) -> dict[str, Any]:
+    """A model object's connection fields, as ``ClientSettings.resolve`` keywords."""
+    return {name: getattr(source, name) for name in CONNECTION_FIELDS}
 
 
 def check_max_retries(value: Any) -> int:
