@@ -157,7 +157,8 @@ SPECS: tuple[Spec, ...] = (
         framework=RAW,
         role="floor",
         imports="import httpx",
-        setup="httpx.Client() / httpx.AsyncClient (no connection cap): POST + json.loads, SSE",
+        setup="httpx.Client(); async: httpx on the aiohttp transport, no connection cap; "
+        "a POST + json.loads, SSE lines + json.loads",
         requires=("httpx",),
     ),
     Spec(
@@ -250,7 +251,7 @@ SPECS: tuple[Spec, ...] = (
         framework=RAW,
         role="floor",
         imports="import httpx",
-        setup="httpx.Client(): one native POST per 10 texts, one after another",
+        setup="httpx.Client(): one native POST of 10 texts after another",
         requires=("httpx",),
     ),
 )
@@ -324,12 +325,10 @@ class RawChat:
     """The raw httpx floor: ``benchmarks._measure``'s requests."""
 
     def __init__(self, urls: Urls) -> None:
-        import httpx
-
         from . import _measure
 
         self.url, self.m = urls.generation, _measure
-        self.http = httpx.Client()
+        self.http = floor_client()
         self.ahttp = unlimited_async_client()
 
     def invoke(self, text: str) -> str:
@@ -399,23 +398,37 @@ class LlamaIndexEmbed:
 
 class RawEmbed:
     def __init__(self, urls: Urls) -> None:
-        import httpx
-
         from ._measure import raw_embed
 
-        self.url, self.http, self.raw_embed = urls.embedding, httpx.Client(), raw_embed
+        self.url, self.http, self.raw_embed = urls.embedding, floor_client(), raw_embed
 
     def embed(self, texts: list[str]) -> list[Any]:
         return self.raw_embed(self.http, self.url, texts)
 
 
-def unlimited_async_client() -> Any:
-    """The floors' async pool: httpx's own, with no cap on connections (no queueing)."""
+FLOOR_TIMEOUT = 60.0
+"""The floors' timeout: the emulator builds a 5,000-event native stream before its first byte."""
+
+
+def floor_client() -> Any:
     import httpx
 
-    return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    )
+    return httpx.Client(timeout=FLOOR_TIMEOUT)
+
+
+def unlimited_async_client() -> Any:
+    """The floors' async pool: httpx's API on the aiohttp transport (when installed: httpx's
+    own asyncio pool costs several times its CPU per call under concurrency), with no
+    practical cap on connections, so nothing queues."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=10_000, max_keepalive_connections=10_000)
+    try:
+        from httpx_aiohttp import HttpxAiohttpClient
+    except ImportError:
+        return httpx.AsyncClient(limits=limits, timeout=FLOOR_TIMEOUT)
+    # httpx-aiohttp maps max_connections=None to aiohttp's default cap of 100: give a number.
+    return HttpxAiohttpClient(limits=limits, timeout=FLOOR_TIMEOUT)
 
 
 def _dashscope(urls: Urls) -> None:
@@ -474,20 +487,16 @@ def _openai_like(urls: Urls, key: str) -> Any:
 
 
 def _minimal(urls: Urls, key: str) -> Any:
-    import httpx
-
     from .bench_langchain import MinimalChat
 
-    model = MinimalChat(url=urls.generation, http=httpx.Client(), ahttp=unlimited_async_client())
+    model = MinimalChat(url=urls.generation, http=floor_client(), ahttp=unlimited_async_client())
     return LangChainChat(model)
 
 
 def _raw_llm(urls: Urls, key: str) -> Any:
-    import httpx
-
     from .bench_llama_index import RawLLM
 
-    llm = RawLLM(url=urls.generation, http=httpx.Client(), ahttp=unlimited_async_client())
+    llm = RawLLM(url=urls.generation, http=floor_client(), ahttp=unlimited_async_client())
     return LlamaIndexChat(llm)
 
 
