@@ -79,10 +79,14 @@ Row = dict[str, Any]
 SHORT = PROMPT[:60]
 
 
+_client = ""
+"""The client whose rows run now (named in each window)."""
+
+
 def mark(window: str) -> None:
     """Start a new window of this process's requests, counted at the emulator: the harness
     drains the emulator's counters, then lets this process go on."""
-    print(f"MARK {window}", flush=True)
+    print(f"MARK {_client}\t{window}", flush=True)
     sys.stdin.readline()
 
 
@@ -213,19 +217,24 @@ SYNC_ROWS: dict[str, Callable[[Any, dict[str, Any]], Row]] = {
 }
 
 
-def run(job: dict[str, Any]) -> dict[str, Row]:
-    """Run ``job['rows']`` for ``job['client']`` against the emulator at ``job['native']``."""
-    urls = Urls(job["native"], job["compatible"])
+def run(job: dict[str, Any], name: str, rows: list[str]) -> dict[str, Row]:
+    """Run ``rows`` of the client ``name`` against the emulator at ``job['native']``."""
+    global _client
+    _client = name
     sizes = job["sizes"]
-    client = build(job["client"], urls, KEY, sizes, defaults=job.get("defaults", False))
+    try:
+        urls = Urls(job["native"], job["compatible"])
+        client = build(name, urls, KEY, sizes, defaults=job.get("defaults", False))
+    except Exception as exc:
+        return {row: _failed(exc) for row in rows}
     out: dict[str, Row] = {}
-    for name in job["rows"]:
-        if name in SYNC_ROWS:
+    for row in rows:
+        if row in SYNC_ROWS:
             try:
-                out[name] = SYNC_ROWS[name](client, sizes)
+                out[row] = SYNC_ROWS[row](client, sizes)
             except Exception as exc:
-                out[name] = _failed(exc)
-    names = [name for name in job["rows"] if name not in SYNC_ROWS]
-    if names:
-        out.update(asyncio.run(_async_rows(client, names, sizes)))
+                out[row] = _failed(exc)
+    later = [row for row in rows if row not in SYNC_ROWS]
+    if later:
+        out.update(asyncio.run(_async_rows(client, later, sizes)))
     return out

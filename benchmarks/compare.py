@@ -8,8 +8,12 @@
 5,000-chunk stream, 200-chunk streams; requests counted per endpoint), and so does every
 client, one process per (client, row) and round, the clients taking turns in a rotating order.
 Every process first times its client's cold import. Clients whose packages are missing are
-left out (the test venv has only ours and the floors: ``--smoke`` is the smoke run in
-``make test``). Medians and min-max are over rounds (the import row: over every process).
+left out (the test venv has only ours and the floors). Medians and min-max are over rounds
+(the import row: over every process).
+
+``--smoke`` is the smoke run in ``make test``: tiny sizes, one round, the clients of one
+framework one after another in one process (only the first import is cold), two processes at
+once, each with its own emulator; it writes only the JSON of raw samples.
 """
 
 from __future__ import annotations
@@ -42,15 +46,20 @@ HERE = Path(__file__).resolve().parent
 # ---------------------------------------------------------------------- one client process
 
 
+Part = tuple[Spec, list[str]]
+"""A client and the rows it runs."""
+
+
 @dataclass
 class Outcome:
-    """What one client process gave: its rows, the requests of each window, its failure."""
+    """What one client process gave: rows per client, requests per (client, row) window."""
 
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
-    requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    clients: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    requests: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     rss_mb: float = 0.0
     network: list[str] = field(default_factory=list)
     failed: str = ""
+    seconds: float = 0.0
 
 
 def _lines(stream: Any, out: queue.Queue[str | None]) -> None:
@@ -59,18 +68,14 @@ def _lines(stream: Any, out: queue.Queue[str | None]) -> None:
     out.put(None)
 
 
-def run_client(
-    spec: Spec,
-    rows: list[str],
-    sizes: Sizes,
-    emulator: ScriptedEmulator,
-    *,
-    defaults: bool = False,
+def run_process(
+    parts: list[Part], sizes: Sizes, emulator: ScriptedEmulator, *, defaults: bool = False
 ) -> Outcome:
-    """Run ``rows`` of ``spec`` in a fresh process, counting its requests at the emulator."""
+    """Run the parts' rows in one fresh process, counting its requests at the emulator."""
     job = {
-        "client": spec.name,
-        "rows": rows,
+        "clients": [
+            {"client": spec.name, "imports": spec.imports, "rows": rows} for spec, rows in parts
+        ],
         "sizes": asdict(sizes),
         "native": emulator.base_url,
         "compatible": emulator.compatible_base_url,
@@ -84,10 +89,12 @@ def run_client(
         "PYTHONUNBUFFERED": "1",
     }
     outcome = Outcome()
+    started = time.monotonic()
     emulator.drain()  # nothing before this process counts
+    command = [sys.executable, "-m", "benchmarks._runner", parts[0][0].imports, json.dumps(job)]
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._runner", spec.imports, json.dumps(job)],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -98,21 +105,19 @@ def run_client(
         assert proc.stdin is not None and proc.stdout is not None
         lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
-        deadline = time.monotonic() + sizes.timeout
-        window = "-"
+        deadline = time.monotonic() + sizes.timeout * len(parts)
+        window = ("", "-")
         try:
-            while True:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-                if line is None:
-                    break
+            while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
                 if line.startswith("MARK "):
                     outcome.requests[window] = emulator.drain()
-                    window = line[5:].strip()
+                    client, _, row = line[5:].rstrip("\n").partition("\t")
+                    window = (client, row)
                     proc.stdin.write("\n")
                     proc.stdin.flush()
                 elif line.startswith("RESULT "):
                     result = json.loads(line[7:])
-                    outcome.rows, outcome.rss_mb = result["rows"], result["rss_mb"]
+                    outcome.clients, outcome.rss_mb = result["clients"], result["rss_mb"]
                     outcome.network = result["network"]
             proc.wait(timeout=30)
         except queue.Empty:
@@ -120,10 +125,11 @@ def run_client(
             proc.wait()
             outcome.failed = f"timeout after {sizes.timeout:.0f} s"
         outcome.requests[window] = emulator.drain()
-        if not outcome.rows and not outcome.failed:
+        if not outcome.clients and not outcome.failed:
             errors.seek(0)
             tail = errors.read().strip().splitlines()[-3:]
             outcome.failed = f"exit {proc.returncode}: " + " | ".join(tail)[-300:]
+    outcome.seconds = time.monotonic() - started
     return outcome
 
 
@@ -145,9 +151,10 @@ class Results:
 
     def add(self, spec: Spec, rows: list[str], outcome: Outcome) -> None:
         by_row = self.samples.setdefault(spec.name, {})
+        got = outcome.clients.get(spec.name, {})
         for row in [*rows, "import"]:
-            sample = dict(outcome.rows.get(row) or {"failed": outcome.failed or "no result"})
-            counts = outcome.requests.get(row)
+            sample = dict(got.get(row) or {"failed": outcome.failed or "no result"})
+            counts = outcome.requests.get((spec.name, row))
             if counts is not None:
                 sample["requests"] = sum(counts.values())
                 sample["endpoints"] = counts
@@ -177,29 +184,36 @@ def _rotated(items: list[Spec], by: int) -> list[Spec]:
     return items[by:] + items[:by]
 
 
+Job = tuple[int, list[Part]]
+"""(round, the parts of one process); round -1: a class set up by default, once."""
+
+
 def plan(
     specs: list[Spec],
     sizes: Sizes,
     rounds: int,
-    per_client: bool,
+    shared: bool,
     only: set[str] | None = None,
-) -> list[tuple[int, Spec, list[str]]]:
-    """(round, spec, rows) in run order: per row, the clients take turns (rotated each round);
-    ``per_client``: one process per client and round, running all its rows; ``only``: these
-    rows only."""
+) -> list[Job]:
+    """The processes in run order. Per row, the clients take turns (rotated each round), one
+    process each; ``shared``: one process per framework and round, its clients one after
+    another, all their rows (the smoke run); ``only``: these rows only."""
 
     def rows(spec: Spec) -> list[str]:
         return [row for row in rows_of(spec, sizes) if only is None or row in only]
 
-    jobs = []
+    jobs: list[Job] = []
     for r in range(rounds):
-        if per_client:
-            jobs += [(r, spec, rows(spec)) for spec in _rotated(specs, r) if rows(spec)]
+        if shared:
+            frameworks = dict.fromkeys(spec.framework for spec in _rotated(specs, r))
+            for framework in frameworks:
+                parts = [(s, rows(s)) for s in _rotated(specs, r) if s.framework == framework]
+                jobs.append((r, [part for part in parts if part[1]]))
             continue
         for row in row_names(sizes):
             members = [s for s in specs if row in rows(s)]
-            jobs += [(r, spec, [row]) for spec in _rotated(members, r)]
-    return jobs
+            jobs += [(r, [(spec, [row])]) for spec in _rotated(members, r)]
+    return [(r, parts) for r, parts in jobs if parts]
 
 
 def run(
@@ -207,7 +221,7 @@ def run(
     sizes: Sizes,
     rounds: int,
     *,
-    per_client: bool = False,
+    shared: bool = False,
     only: set[str] | None = None,
     lanes: int = 1,
     log: Any = print,
@@ -219,32 +233,39 @@ def run(
     start = time.monotonic()
     probe = replace(sizes, texts=sizes.probe_texts)
     # First, once: the classes whose defaults the run changes, set up by default.
-    jobs = [(-1, spec, ["embed"]) for spec in specs if spec.defaults and not only]
-    jobs += plan(specs, sizes, rounds, per_client, only)
+    jobs: list[Job] = [(-1, [(s, ["embed"])]) for s in specs if s.defaults and not only]
+    jobs += plan(specs, sizes, rounds, shared, only)
     with contextlib.ExitStack() as stack:
         free: queue.Queue[ScriptedEmulator] = queue.Queue()
         for _ in range(lanes):
             free.put(stack.enter_context(ScriptedEmulator(sizes.latency, sizes.long, sizes.burst)))
 
-        def one(job: tuple[int, Spec, list[str]]) -> Outcome:
-            r, spec, rows = job
+        def one(job: Job) -> Outcome:
+            r, parts = job
             emulator = free.get()
             try:
                 if r < 0:
-                    return run_client(spec, rows, probe, emulator, defaults=True)
-                return run_client(spec, rows, sizes, emulator)
+                    return run_process(parts, probe, emulator, defaults=True)
+                return run_process(parts, sizes, emulator)
             finally:
                 free.put(emulator)
 
         with concurrent.futures.ThreadPoolExecutor(lanes) as pool:
-            for (r, spec, rows), outcome in zip(jobs, pool.map(one, jobs), strict=True):
+            for (r, parts), outcome in zip(jobs, pool.map(one, jobs), strict=True):
                 if r < 0:
-                    results.defaults[spec.name] = _describe(outcome.rows.get("embed"), outcome)
+                    ((spec, _),) = parts
+                    embed = outcome.clients.get(spec.name, {}).get("embed")
+                    results.defaults[spec.name] = _describe(embed, outcome)
                     if outcome.network:
                         results.network[spec.name + " (defaults)"] = outcome.network
                     continue
-                results.add(spec, rows, outcome)
-                log(f"[{r + 1}/{rounds}] {spec.name:<34} {','.join(rows):<22} {_brief(outcome)}")
+                for spec, rows in parts:
+                    results.add(spec, rows, outcome)
+                for spec, rows in parts:
+                    log(
+                        f"[{r + 1}/{rounds}] {outcome.seconds:5.1f}s {spec.name:<32} "
+                        f"{','.join(rows):<12} {_brief(outcome, spec.name)}"
+                    )
     results.seconds = time.monotonic() - start
     results.load.append(os.getloadavg())
     return results
@@ -256,11 +277,11 @@ def _describe(row: dict[str, Any] | None, outcome: Outcome) -> str:
     return "; ".join(row.get("notes") or []) or "works"
 
 
-def _brief(outcome: Outcome) -> str:
+def _brief(outcome: Outcome, client: str) -> str:
     if outcome.failed:
         return outcome.failed
     parts = []
-    for name, row in outcome.rows.items():
+    for name, row in outcome.clients.get(client, {}).items():
         if name == "import":
             continue
         figures = {k: v for k, v in row.items() if isinstance(v, float)}
@@ -277,7 +298,9 @@ def _default(args: argparse.Namespace, name: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, help="default: 3 (1 with --smoke)")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one process/client")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, one process per framework, 2 at once"
+    )
     parser.add_argument("--clients", help="comma-separated client names (default: all found)")
     parser.add_argument("--rows", help="comma-separated rows (default: all; import: always)")
     parser.add_argument("--json", default=str(HERE / "results" / "compare.json"))
@@ -295,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (1 if args.smoke else 3)
     only = set(args.rows.split(",")) if args.rows else None
     lanes = 2 if args.smoke else 1
-    results = run(specs, sizes, rounds, per_client=args.smoke, only=only, lanes=lanes)
+    results = run(specs, sizes, rounds, shared=args.smoke, only=only, lanes=lanes)
 
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
