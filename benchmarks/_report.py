@@ -379,7 +379,9 @@ def markdown(
         "clients take turns, in an order rotated each round. Each process first times its "
         "client's cold import (so the import row has one sample per process), then warms "
         "up (a few calls, or one for the async rows, so lazy imports and the first "
-        "connection are out of the figure) and measures.",
+        "connection are out of the figure), settles the heap (`gc.collect()`, "
+        "`gc.freeze()`: a full collection over the imports' objects, ~70 ms, would "
+        "otherwise land in one client's window and not another's by chance) and measures.",
         "- CPU is `time.process_time()` of the client process (threads included; the "
         "emulator's CPU is not counted); wall is `time.perf_counter()`. Stream CPU is per "
         "chunk the emulator sent, so a client that yields one chunk gets no credit for it.",
