@@ -73,6 +73,7 @@ def _importable(module: str) -> bool:
 OURS_LC = ("langchain_qwen", "langchain_core")
 OURS_LI = ("llama_index_qwen", "llama_index.core")
 DASHSCOPE_SDK = "dashscope.base_http_api_url=<native>"
+SUNSET = "langchain-community warns on import that it is being sunset"
 NO_STREAMING = (
     "its pre_init validator puts streaming=False in model_fields_set, which langchain-core "
     "1.x reads as streaming disabled: .stream()/.astream() make one non-streaming call"
@@ -105,7 +106,7 @@ SPECS: tuple[Spec, ...] = (
         framework=LANGCHAIN,
         role="peer",
         imports="from langchain_community.chat_models import ChatTongyi",
-        setup=f"ChatTongyi(model='qwen-plus'); {DASHSCOPE_SDK}",
+        setup=f"ChatTongyi(model='qwen-plus'); {DASHSCOPE_SDK}. {SUNSET}",
         floor=MINIMAL,
         requires=("langchain_community", "dashscope"),
         notes=(("stream", NO_STREAMING), ("streams", NO_STREAMING)),
@@ -217,7 +218,7 @@ SPECS: tuple[Spec, ...] = (
         framework=LANGCHAIN,
         role="peer",
         imports="from langchain_community.embeddings import DashScopeEmbeddings",
-        setup=f"DashScopeEmbeddings(model='text-embedding-v4'); {DASHSCOPE_SDK}",
+        setup=f"DashScopeEmbeddings(model='text-embedding-v4'); {DASHSCOPE_SDK}. {SUNSET}",
         floor=RAW_EMBED,
         requires=("langchain_community", "dashscope"),
     ),
@@ -231,7 +232,9 @@ SPECS: tuple[Spec, ...] = (
         "chunk_size=10, check_embedding_ctx_length=False)",
         floor=RAW_EMBED,
         requires=("langchain_openai",),
-        defaults="chunk_size=10 (default 1000), check_embedding_ctx_length=False (default True)",
+        defaults="chunk_size=10 (default 1000: DashScope takes at most 10 texts per request "
+        "for v4); check_embedding_ctx_length=False (default True: it tokenizes with tiktoken, "
+        "which downloads its encoding)",
     ),
     Spec(
         name="DashScopeEmbedding (llama-index)",
@@ -243,7 +246,9 @@ SPECS: tuple[Spec, ...] = (
         + DASHSCOPE_SDK,
         floor=RAW_EMBED,
         requires=("llama_index.embeddings.dashscope", "dashscope"),
-        defaults="embed_batch_size=10 (default 25)",
+        defaults="embed_batch_size=10 (default 25: DashScope takes at most 10 texts per "
+        "request for v4; the SDK's 400 answer is only logged, then llama-index-core fails on the "
+        "missing vectors)",
     ),
     Spec(
         name=RAW_EMBED,

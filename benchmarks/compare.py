@@ -164,6 +164,16 @@ class Results:
         if outcome.network:
             self.network.setdefault(spec.name, []).extend(outcome.network)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Results:
+        sizes = dict(data["sizes"])
+        sizes["concurrency"] = tuple(sizes["concurrency"])
+        results = cls(Sizes(**sizes), data["rounds"])
+        for name in ("samples", "defaults", "network", "started", "seconds"):
+            setattr(results, name, data[name])
+        results.load = [tuple(load) for load in data["load"]]
+        return results
+
     def to_json(self) -> dict[str, Any]:
         return {
             "sizes": asdict(self.sizes),
@@ -306,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default=str(HERE / "results" / "compare.json"))
     parser.add_argument("--markdown", help="default: benchmarks/RESULTS.md (none with --smoke)")
     parser.add_argument("--chart", help="default: benchmarks/results.png (none with --smoke)")
+    parser.add_argument("--from-json", help="no run: the report of these raw samples")
     args = parser.parse_args(argv)
     _offline.install()
 
@@ -315,15 +326,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [s.name for s in SPECS if (wanted is None or s.name in wanted) and not s.available]
     if missing:
         print("left out (packages not installed here): " + ", ".join(missing))
-    rounds = args.rounds or (1 if args.smoke else 3)
-    only = set(args.rows.split(",")) if args.rows else None
-    lanes = 2 if args.smoke else 1
-    results = run(specs, sizes, rounds, shared=args.smoke, only=only, lanes=lanes)
-
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results.to_json(), indent=1, ensure_ascii=False))
-    print(f"raw samples: {out} ({results.seconds:.0f} s)")
+    if args.from_json:
+        results = Results.from_json(json.loads(Path(args.from_json).read_text()))
+        specs = [s for s in specs if s.name in results.samples]
+    else:
+        rounds = args.rounds or (1 if args.smoke else 3)
+        only = set(args.rows.split(",")) if args.rows else None
+        lanes = 2 if args.smoke else 1
+        results = run(specs, sizes, rounds, shared=args.smoke, only=only, lanes=lanes)
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results.to_json(), indent=1, ensure_ascii=False))
+        print(f"raw samples: {out} ({results.seconds:.0f} s)")
 
     markdown = args.markdown if args.markdown is not None else _default(args, "RESULTS.md")
     chart = args.chart if args.chart is not None else _default(args, "results.png")
