@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The side-by-side benchmark's own environment: this project plus its peers and matplotlib.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: test demo lint install live bench emulator clean
+.PHONY: test demo lint install live bench bench-floors emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +35,19 @@ lint: $(STAMP)
 live: $(STAMP)
 	$(BIN)/python -m pytest tests/live -q
 
-## Benchmarks (client CPU per call against the emulator); not part of `make test`.
-bench: $(STAMP)
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[all]" -r benchmarks/requirements-peers.txt
+	touch $(BENCH_STAMP)
+
+## Side by side with every peer (own venv, emulator on loopback): writes benchmarks/RESULTS.md
+## and benchmarks/results.png. Not part of `make test` (a smoke run of it is).
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m benchmarks.compare $(BENCH_ARGS)
+
+## Our adapters against their floors only (client CPU per call against the emulator).
+bench-floors: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 ## Run the emulator in the foreground on port 8000.
@@ -41,4 +55,4 @@ emulator: $(STAMP)
 	$(BIN)/python -m qwen_dashscope.testing --port 8000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

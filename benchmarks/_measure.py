@@ -1,5 +1,5 @@
 """Shared measurement for the adapter benchmarks: CPU per call, interleaved rounds, the raw
-request every floor is built on."""
+requests every floor is built on (sync and async twins)."""
 
 from __future__ import annotations
 
@@ -42,14 +42,14 @@ def interleaved(
     return {name: (statistics.median(samples[name]), units[name]) for name in fns}
 
 
-def body(stream: bool) -> dict[str, Any]:
+def body(stream: bool, text: str = PROMPT) -> dict[str, Any]:
     """The native request body of the raw floor (and of our calls)."""
     parameters: dict[str, Any] = {"result_format": "message"}
     if stream:
         parameters["incremental_output"] = True
     return {
         "model": "qwen-plus",
-        "input": {"messages": [{"role": "user", "content": PROMPT}]},
+        "input": {"messages": [{"role": "user", "content": text}]},
         "parameters": parameters,
     }
 
@@ -62,18 +62,56 @@ def headers(stream: bool) -> dict[str, str]:
     return h
 
 
-def raw_post(http: httpx.Client, url: str) -> int:
+def raw_post(http: httpx.Client, url: str, text: str = PROMPT) -> int:
     """The floor's non-streaming request: a POST and ``json.loads`` of the answer."""
-    json.loads(http.post(url, json=body(False), headers=headers(False)).content)
+    json.loads(http.post(url, json=body(False, text), headers=headers(False)).content)
     return 1
 
 
-def raw_stream(http: httpx.Client, url: str) -> int:
+def raw_stream(http: httpx.Client, url: str, text: str = PROMPT) -> int:
     """The floor's streaming request: SSE lines and ``json.loads`` of each ``data:``; events."""
     events = 0
-    with http.stream("POST", url, json=body(True), headers=headers(True)) as response:
+    with http.stream("POST", url, json=body(True, text), headers=headers(True)) as response:
         for line in response.iter_lines():
             if line.startswith("data:"):
                 json.loads(line[5:])
                 events += 1
     return events
+
+
+async def raw_apost(http: httpx.AsyncClient, url: str, text: str = PROMPT) -> int:
+    """``raw_post`` on an ``httpx.AsyncClient``."""
+    response = await http.post(url, json=body(False, text), headers=headers(False))
+    json.loads(response.content)
+    return 1
+
+
+async def raw_astream(http: httpx.AsyncClient, url: str, text: str = PROMPT) -> int:
+    """``raw_stream`` on an ``httpx.AsyncClient``."""
+    events = 0
+    async with http.stream("POST", url, json=body(True, text), headers=headers(True)) as r:
+        async for line in r.aiter_lines():
+            if line.startswith("data:"):
+                json.loads(line[5:])
+                events += 1
+    return events
+
+
+EMBEDDING_MODEL = "text-embedding-v4"
+EMBEDDING_BATCH = 10
+"""Texts per request: text-embedding-v3/v4's limit."""
+
+
+def raw_embed(http: httpx.Client, url: str, texts: list[str]) -> list[list[float]]:
+    """The embeddings floor: one native POST per ``EMBEDDING_BATCH`` texts, one after another."""
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBEDDING_BATCH):
+        request = {
+            "model": EMBEDDING_MODEL,
+            "input": {"texts": texts[start : start + EMBEDDING_BATCH]},
+            "parameters": {"text_type": "document"},
+        }
+        data = json.loads(http.post(url, json=request, headers=headers(False)).content)
+        items = sorted(data["output"]["embeddings"], key=lambda item: item["text_index"])
+        vectors.extend(item["embedding"] for item in items)
+    return vectors

@@ -36,6 +36,7 @@ import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
+    ChatResponseAsyncGen,
     ChatResponseGen,
     CompletionResponse,
     CompletionResponseGen,
@@ -113,41 +114,83 @@ class FloorLLM(CustomLLM):
 
 class RawLLM(FloorLLM):
     """The combined floor: raw httpx I/O inside the same decorators, one ``ChatResponse`` per
-    answer or per SSE event (the floor's two parts measured together, as they interact)."""
+    answer or per SSE event (the floor's two parts measured together, as they interact).
+    ``ahttp`` (an ``httpx.AsyncClient``) gives it real async."""
 
     url: str = ""
     http: Any = None
+    ahttp: Any = None
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        data = json.loads(
-            self.http.post(self.url, json=body(False), headers=headers(False)).content
-        )
-        text = data["output"]["choices"][0]["message"]["content"]
-        return ChatResponse(
-            message=ChatMessage(role="assistant", content=text),
-            raw=data,
-            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        )
+        request = body(False, messages[-1].content or "")
+        data = json.loads(self.http.post(self.url, json=request, headers=headers(False)).content)
+        return _response(data)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        request = body(False, messages[-1].content or "")
+        response = await self.ahttp.post(self.url, json=request, headers=headers(False))
+        return _response(json.loads(response.content))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        request = body(True, messages[-1].content or "")
+
         def gen() -> ChatResponseGen:
             text = ""
-            with self.http.stream("POST", self.url, json=body(True), headers=headers(True)) as r:
+            with self.http.stream("POST", self.url, json=request, headers=headers(True)) as r:
                 for line in r.iter_lines():
                     if line.startswith("data:"):
                         data = json.loads(line[5:])
-                        piece = data["output"]["choices"][0]["message"]["content"]
-                        text += piece
-                        yield ChatResponse(
-                            message=ChatMessage(role="assistant", content=text),
-                            delta=piece,
-                            raw=data,
-                            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1},
-                        )
+                        text, piece = _delta(text, data)
+                        yield _response(data, text, piece)
 
         return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        request = body(True, messages[-1].content or "")
+
+        async def gen() -> ChatResponseAsyncGen:
+            text = ""
+            async with self.ahttp.stream(
+                "POST", self.url, json=request, headers=headers(True)
+            ) as r:
+                async for line in r.aiter_lines():
+                    if line.startswith("data:"):
+                        data = json.loads(line[5:])
+                        text, piece = _delta(text, data)
+                        yield _response(data, text, piece)
+
+        return gen()
+
+
+def _delta(text: str, data: dict[str, Any]) -> tuple[str, str]:
+    piece: str = data["output"]["choices"][0]["message"]["content"]
+    return text + piece, piece
+
+
+def _response(
+    data: dict[str, Any], text: str | None = None, delta: str | None = None
+) -> ChatResponse:
+    """RawLLM's ``ChatResponse``: a whole answer, or (``delta`` given) one stream event."""
+    if delta is None:
+        return ChatResponse(
+            message=ChatMessage(
+                role="assistant", content=data["output"]["choices"][0]["message"]["content"]
+            ),
+            raw=data,
+            additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        )
+    return ChatResponse(
+        message=ChatMessage(role="assistant", content=text),
+        delta=delta,
+        raw=data,
+        additional_kwargs={"prompt_tokens": 1, "completion_tokens": 1},
+    )
 
 
 class _StubTransport:
