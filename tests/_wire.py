@@ -25,10 +25,3 @@ def langchain_wire(
     from langchain_core.messages import convert_to_messages
 
     return core_wire(llm._request(convert_to_messages(messages), None, kwargs), stream=stream)
-
-
-def llama_index_wire(
-    llm: Any, messages: Sequence[Any], *, stream: bool = False, **kwargs: Any
-) -> dict[str, Any]:
-    """Qwen: the body of ``llm.chat(messages, **kwargs)``."""
-    return core_wire(llm._request(messages, kwargs), stream=stream)
