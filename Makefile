@@ -18,7 +18,8 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
-## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator.
+## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator
+## (streamed at a human pace; QWEN_DEMO_CHUNK_DELAY=0 make demo: no pause between chunks).
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
