@@ -349,7 +349,7 @@ def explain_unknown_model(error: DashScopeError, model: object, host: str = "") 
         return
     from ._capabilities import KNOWN_MODELS, suggest_models
 
-    close = [name for name in suggest_models(model) if name != model]
+    close = [name for name in suggest_models(model, limit=3) if name != model][:2]
     if model in KNOWN_MODELS:
         where = f" at {host}" if host else ""
         hint = (
