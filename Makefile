@@ -12,7 +12,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[all,dev,notebooks]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,7 +21,8 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
-## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator.
+## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator
+## (streamed at a human pace; QWEN_DEMO_CHUNK_DELAY=0 make demo: no pause between chunks).
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 

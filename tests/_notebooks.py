@@ -1,7 +1,8 @@
-"""Run a committed notebook end to end and read what it printed."""
+"""Run a committed notebook end to end and read what it printed and displayed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,28 @@ def assert_committed_without_outputs(path: Path) -> Any:
     return nb
 
 
-def run(path: Path) -> str:
-    """Execute the notebook (in its own folder, in a fresh kernel that inherits os.environ)
-    and return its stream output and any error tracebacks."""
+def execute(path: Path, *, extra_cells: Sequence[str] = (), timeout: int = 60) -> Any:
+    """Execute the notebook (in its own folder, in a fresh kernel that inherits os.environ),
+    with ``extra_cells`` (code run after the last cell, e.g. to report state to the test),
+    and return the executed notebook.
+
+    Streams are coalesced as a notebook server would save them: one stream output per name
+    and cell, not one per printed chunk (which exported HTML shows one per line).
+    """
     nb = nbformat.read(path, as_version=4)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
     NotebookClient(
-        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
+    return nb
+
+
+def text_of(nb: Any) -> str:
+    """The stream output and any error tracebacks of an executed notebook."""
     text = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -33,3 +49,36 @@ def run(path: Path) -> str:
             elif output.get("output_type") == "error":
                 text.append("\n".join(output["traceback"]))
     return "".join(text)
+
+
+def displayed(nb: Any, mime: str) -> list[str]:
+    """Every displayed output of type ``mime`` (``text/html``, ``image/png``), in order."""
+    return [
+        output["data"][mime]
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") in ("display_data", "execute_result")
+        and mime in output.get("data", {})
+    ]
+
+
+FIRST_RUN_NOTICES = ("Matplotlib is building the font cache",)
+"""stderr lines a first run in a fresh environment may print, and nothing to worry about."""
+
+
+def assert_streams_coalesced(nb: Any) -> None:
+    """At most one stdout and one stderr output per cell, and nothing on stderr (warnings)
+    but the first-run notices."""
+    for index, cell in enumerate(nb.cells):
+        streams = [o for o in cell.get("outputs", []) if o["output_type"] == "stream"]
+        names = [o["name"] for o in streams]
+        assert len(names) == len(set(names)), (index, names)
+        for output in streams:
+            if output["name"] == "stderr":
+                lines = output["text"].splitlines()
+                assert all(line.startswith(FIRST_RUN_NOTICES) for line in lines), (index, lines)
+
+
+def run(path: Path) -> str:
+    """Execute the notebook and return its stream output and any error tracebacks."""
+    return text_of(execute(path))

@@ -35,6 +35,7 @@ from ._errors import (
     DashScopeError,
     ProtocolError,
     error_from_body,
+    explain_unknown_model,
 )
 from ._json import dumps, loads
 from ._messages import ChatRequest, Message, chat_request
@@ -216,6 +217,10 @@ class _BaseClient:
         error.headers = headers
         return error
 
+    def _explain(self, error: DashScopeError, body: Mapping[str, Any]) -> None:
+        """Before ``error`` reaches the caller: an unknown model's names the closest known."""
+        explain_unknown_model(error, body.get("model"), self._host)
+
     def _retry_delay(
         self, error: DashScopeError, attempt: int, headers: Mapping[str, str], deadline: _Deadline
     ) -> float | None:
@@ -384,6 +389,7 @@ class DashScopeClient(_BaseClient):
             except (APIError, APIConnectionError) as error:
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
+                    self._explain(error, body)
                     raise
                 time.sleep(delay)
                 attempt += 1
@@ -406,9 +412,10 @@ class DashScopeClient(_BaseClient):
                 yield self._event(sse.event, sse.data, sse.status, request_id)
 
     def _open_stream(
-        self, path: str, payload: bytes, deadline: _Deadline
+        self, path: str, body: Mapping[str, Any], deadline: _Deadline
     ) -> tuple[httpx.Response, Generator[dict[str, Any], None, None], dict[str, Any]]:
         """Send a streaming request and read its first event: the one retry loop of a stream."""
+        payload = dumps(body)
         attempt = 0
         while True:
             headers: Mapping[str, str] = {}
@@ -431,6 +438,7 @@ class DashScopeClient(_BaseClient):
                     raise
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
+                    self._explain(error, body)
                     raise
                 time.sleep(delay)
                 attempt += 1
@@ -438,7 +446,7 @@ class DashScopeClient(_BaseClient):
     def _events(self, wire: WireRequest) -> Generator[dict[str, Any], None, None]:
         """Parsed events of a streaming request; the response is closed when this closes."""
         deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = self._open_stream(wire.path, dumps(wire.body), deadline)
+        response, bodies, first = self._open_stream(wire.path, wire.body, deadline)
         try:
             yield first
             yield from bodies
@@ -667,6 +675,7 @@ class AsyncDashScopeClient(_BaseClient):
             except (APIError, APIConnectionError) as error:
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
+                    self._explain(error, body)
                     raise
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -689,9 +698,10 @@ class AsyncDashScopeClient(_BaseClient):
                 yield self._event(sse.event, sse.data, sse.status, request_id)
 
     async def _open_stream(
-        self, path: str, payload: bytes, deadline: _Deadline
+        self, path: str, body: Mapping[str, Any], deadline: _Deadline
     ) -> tuple[httpx.Response, AsyncGenerator[dict[str, Any], None], dict[str, Any]]:
         """Send a streaming request and read its first event: the one retry loop of a stream."""
+        payload = dumps(body)
         attempt = 0
         while True:
             headers: Mapping[str, str] = {}
@@ -714,6 +724,7 @@ class AsyncDashScopeClient(_BaseClient):
                     raise
                 delay = self._retry_delay(error, attempt, headers, deadline)
                 if delay is None:
+                    self._explain(error, body)
                     raise
                 await asyncio.sleep(delay)
                 attempt += 1
@@ -721,7 +732,7 @@ class AsyncDashScopeClient(_BaseClient):
     async def _events(self, wire: WireRequest) -> AsyncGenerator[dict[str, Any], None]:
         """Parsed events of a streaming request; the response is closed when this closes."""
         deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = await self._open_stream(wire.path, dumps(wire.body), deadline)
+        response, bodies, first = await self._open_stream(wire.path, wire.body, deadline)
         try:
             yield first
             async for body in bodies:

@@ -42,6 +42,7 @@ __all__ = [
     "ServerError",
     "classify_code",
     "error_from_body",
+    "explain_unknown_model",
     "parse_error_body",
 ]
 
@@ -325,3 +326,39 @@ def error_from_body(
     if cls is AuthenticationError and auth_hint:
         message = f"{message} {auth_hint}"
     return cls(message, status_code=status, code=code, request_id=request_id, body=body)
+
+
+# [DOC §6.3] native: 400 InvalidParameter "Model not exist."; 404 ModelNotFound (native) /
+# model_not_found (compatible mode) "The model xxx does not exist ...".
+_UNKNOWN_MODEL_CODES = ("ModelNotFound", "model_not_found")
+
+
+def _names_unknown_model(error: APIError) -> bool:
+    code = error.code or ""
+    if code.startswith(_UNKNOWN_MODEL_CODES):
+        return True
+    return code.startswith("InvalidParameter") and "model not exist" in error.message.lower()
+
+
+def explain_unknown_model(error: DashScopeError, model: object, host: str = "") -> None:
+    """Add the fix to an unknown-model error (in place): the closest names in the model table
+    ("did you mean 'qwen-turbo'?"), or, for a name the table knows, the region to check."""
+    if not isinstance(error, APIError) or not isinstance(model, str) or not model:
+        return
+    if not _names_unknown_model(error) or "model=" in error.message:
+        return
+    from ._capabilities import KNOWN_MODELS, suggest_models
+
+    close = [name for name in suggest_models(model, limit=3) if name != model][:2]
+    if model in KNOWN_MODELS:
+        where = f" at {host}" if host else ""
+        hint = (
+            f"{model!r} is a Qwen model, but not one this key can use{where}: check region= "
+            "(or base_url) and the models enabled in your Model Studio console"
+        )
+    elif close:
+        hint = f"did you mean {' or '.join(map(repr, close))}?"
+    else:
+        hint = "not a name in qwen_dashscope.KNOWN_MODELS; check the Model Studio model list"
+    error.message = f"{error.message} (model={model!r}: {hint})"
+    error.args = (error.message,)

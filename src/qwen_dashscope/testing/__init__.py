@@ -29,6 +29,7 @@ Scripting answers::
     emu.enqueue(Reply.drop(after_chunks=3))                             # connection cut
     emu.enqueue(Reply.delay(2.0))                                       # slow default answer
     emu.enqueue(Reply.raw(200, b"not json", {"content-type": "application/json"}))
+    apply_replies(emu, "examples/emulator-replies.json")  # rules from a replies file (below)
 
 Each generation request (text, multimodal, compat chat) takes the next queued reply; when the
 queue is empty the first matching rule answers (rules also see embedding and rerank calls);
@@ -71,7 +72,8 @@ Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--por
 port; ``--api-key KEY``, default ``sk-emulator``, or ``--any-key``; ``--chunk-delay``, by
 default 0.03 s when stdout is a terminal and 0 otherwise; ``--replies FILE``: scripted answers
 from a JSON or TOML file of rules, e.g. ``examples/emulator-replies.json``; ``--help`` has the
-format). It prints the base URLs and the ``DASHSCOPE_API_KEY=... DASHSCOPE_HTTP_BASE_URL=...``
+format; ``apply_replies(emu, FILE)`` scripts an emulator in your own code from the same file).
+It prints the base URLs and the ``DASHSCOPE_API_KEY=... DASHSCOPE_HTTP_BASE_URL=...``
 to point ``ChatQwen`` / ``Qwen`` at it, and serves until Ctrl-C.
 """
 
@@ -79,6 +81,7 @@ from ._errors import ServiceError
 from ._models import DEFAULT_MODELS, ModelSpec
 from ._recorded import Headers, RecordedRequest
 from ._replies import Reply, ToolCall
+from ._script import RepliesFileError, apply_replies
 from ._server import DashScopeEmulator
 from ._tokens import count_tokens
 
@@ -88,8 +91,10 @@ __all__ = [
     "Headers",
     "ModelSpec",
     "RecordedRequest",
+    "RepliesFileError",
     "Reply",
     "ServiceError",
     "ToolCall",
+    "apply_replies",
     "count_tokens",
 ]

@@ -43,9 +43,11 @@ replies file (--replies FILE, JSON or TOML): rules tried in order, the first mat
   ]}
 
   match:  contains (substring of the last user message, case-sensitive), regex (re.search
-          on it), model (exact name), after_tool (true: only the answer that follows tool
-          results; default false: only a new user turn, so a tool_call rule cannot loop);
-          a rule with no match key answers every new user turn
+          on it), model (exact name), tool (the request offers a tool of this name),
+          after_tool (true: only the answer that follows tool results; default false: only
+          a new user turn, so a tool_call rule cannot loop); a rule with no match key
+          answers every new user turn. A request that forces a tool (tool_choice) skips
+          text rules and rules calling other tools, as the service always calls it
   answer: text; tool_call ({"name", "arguments"}, or a list of them for parallel calls);
           reasoning (sent before the answer when the request thinks); error ({"status",
           "code", "message"}, optional "in_stream": true and "after_chunks": N); delay

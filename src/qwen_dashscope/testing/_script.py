@@ -16,10 +16,18 @@ TOML (Python 3.11+, or ``tomli`` on 3.10): the same keys under ``[[rules]]`` tab
 
 Match keys (all optional; a rule without any answers every new user turn):
 ``contains`` (a substring of the last user text, case-sensitive), ``regex`` (``re.search`` on
-it; ``(?i)`` for case-insensitive), ``model`` (the request's model, exactly), ``after_tool``
-(``false`` by default: the rule answers a conversation that does not end with tool results;
-``true``: only one that does, i.e. the model's answer after your tools ran). Without it, a
-``tool_call`` rule would match its own follow-up and an agent would call the tool forever.
+it; ``(?i)`` for case-insensitive), ``model`` (the request's model, exactly), ``tool`` (the
+request offers a tool of this name, e.g. the schema of ``with_structured_output``),
+``after_tool`` (``false`` by default: the rule answers a conversation that does not end with
+tool results; ``true``: only one that does, i.e. the model's answer after your tools ran).
+Without it, a ``tool_call`` rule would match its own follow-up and an agent would call the
+tool forever.
+
+A request whose ``tool_choice`` forces a tool (a named function, or ``"required"``: one of the
+offered tools) is never answered by a ``text`` rule, nor by a ``tool_call`` rule that calls
+another tool: the service always calls a forced tool. The next rule, or the default reply
+(which calls the forced tool with arguments made from its schema), answers it; so
+``with_structured_output`` keeps working next to a text rule that matches the same question.
 
 Answer keys (at least one): ``text`` (the answer), ``tool_call`` (``{"name", "arguments"}`` or
 a list of them for parallel calls; ``text`` then is the content sent with them), ``reasoning``
@@ -37,6 +45,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +56,7 @@ from ._server import DashScopeEmulator
 TOML_MODULE = "tomllib" if sys.version_info >= (3, 11) else "tomli"
 """Module that parses TOML replies files (``tomli`` is a separate install on Python 3.10)."""
 
-MATCH_KEYS = ("contains", "regex", "model", "after_tool")
+MATCH_KEYS = ("contains", "regex", "model", "tool", "after_tool")
 ANSWER_KEYS = ("text", "tool_call", "reasoning", "error", "delay")
 ERROR_KEYS = ("status", "code", "message", "in_stream", "after_chunks")
 TOOL_CALL_KEYS = ("name", "arguments")
@@ -67,12 +76,18 @@ class ScriptedRule:
     regex: re.Pattern[str] | None = None
     model: str | None = None
     after_tool: bool = False
+    tool: str | None = None
 
     def matches(self, request: RecordedRequest) -> bool:
         """Whether this rule answers ``request`` (generation requests only)."""
         if request.endpoint not in GENERATION_ENDPOINTS:
             return False
         if self.model is not None and request.model != self.model:
+            return False
+        offered = [str((t.get("function") or {}).get("name")) for t in request.tools]
+        if self.tool is not None and self.tool not in offered:
+            return False
+        if not self._obeys(forced_tools(request.parameters.get("tool_choice"), offered)):
             return False
         messages = request.messages
         if (bool(messages) and messages[-1].get("role") == "tool") != self.after_tool:
@@ -81,6 +96,26 @@ class ScriptedRule:
         if self.contains is not None and self.contains not in text:
             return False
         return self.regex is None or self.regex.search(text) is not None
+
+    def _obeys(self, forced: frozenset[str] | None) -> bool:
+        """Whether this rule's answer is one the service could give when it must call one of
+        ``forced`` (None: nothing is forced)."""
+        if forced is None or self.reply.kind in ("error", "default"):
+            return True
+        names = {call.name for call in self.reply.calls}
+        return bool(names) and names <= forced
+
+
+def forced_tools(tool_choice: object, offered: Sequence[str]) -> frozenset[str] | None:
+    """The tools a ``tool_choice`` makes the model call: the named one, any offered one for
+    ``"required"``; None when the model may answer with text."""
+    if tool_choice == "required" and offered:
+        return frozenset(offered)
+    if isinstance(tool_choice, Mapping):
+        function = tool_choice.get("function")
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            return frozenset([str(function["name"])])
+    return None
 
 
 def _type_name(value: object) -> str:
@@ -193,6 +228,7 @@ class _Checker:
             except re.error as exc:
                 raise self.fail("regex", f"not a valid regular expression: {exc}") from None
         model = self.string(spec["model"], "model") if "model" in spec else None
+        tool = self.string(spec["tool"], "tool") if "tool" in spec else None
         after_tool = self.boolean(spec.get("after_tool", False), "after_tool")
         if not any(key in spec for key in ANSWER_KEYS):
             raise self.fail("", f"needs an answer: one of {', '.join(ANSWER_KEYS)}")
@@ -216,7 +252,13 @@ class _Checker:
         else:
             reply = Reply.delay(delay)
         return ScriptedRule(
-            self.index, reply, contains=contains, regex=pattern, model=model, after_tool=after_tool
+            self.index,
+            reply,
+            contains=contains,
+            regex=pattern,
+            model=model,
+            after_tool=after_tool,
+            tool=tool,
         )
 
 
@@ -271,3 +313,24 @@ def install_rules(emulator: DashScopeEmulator, rules: Sequence[ScriptedRule]) ->
     """Register ``rules`` on a ``DashScopeEmulator`` with ``emulator.when`` (unlimited times)."""
     for rule in rules:
         emulator.when(rule.matches, rule.reply)
+
+
+def apply_replies(
+    emulator: DashScopeEmulator, replies: str | PathLike[str] | Mapping[str, Any] | Sequence[Any]
+) -> list[ScriptedRule]:
+    """Script ``emulator`` with a replies file, as ``--replies FILE`` does on the command line.
+
+    ``replies`` is the file's path (JSON, or TOML when it ends in ``.toml``) or the parsed data
+    itself (``{"rules": [...]}`` or a list of rules). The rules are added after any rules the
+    emulator already has (``emulator.when``); queued replies still come first. Returns them;
+    a mistake raises ``RepliesFileError`` naming the rule and the field::
+
+        with DashScopeEmulator() as emu:
+            apply_replies(emu, "examples/emulator-replies.json")
+    """
+    if isinstance(replies, (str, PathLike)):
+        rules = load_rules(Path(replies))
+    else:
+        rules = parse_rules(replies)
+    install_rules(emulator, rules)
+    return rules

@@ -292,3 +292,90 @@ def test_chunk_delay_default_is_a_human_pace_on_a_terminal_only() -> None:
     assert cli.resolve_chunk_delay(None, terminal=False) == 0.0
     assert cli.resolve_chunk_delay(0.5, terminal=False) == 0.5
     assert cli.resolve_chunk_delay(0.0, terminal=True) == 0.0
+
+
+RECIPE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "Recipe",
+        "parameters": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "minutes": {"type": "integer"}},
+            "required": ["name", "minutes"],
+        },
+    },
+}
+FORCE_RECIPE = {"type": "function", "function": {"name": "Recipe"}}
+
+
+def message(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(TEXT_PATH, json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["output"]["choices"][0]["message"]
+    return result
+
+
+def test_apply_replies_takes_a_path_or_the_data(
+    emu: DashScopeEmulator, client: httpx.Client, tmp_path: Path
+) -> None:
+    from qwen_dashscope.testing import apply_replies
+
+    rules = apply_replies(emu, EXAMPLE)
+    assert len(rules) == len(load_rules(EXAMPLE))
+    assert "萝卜" in answer(client, chat("萝卜怎么做？", result_format="message"))
+    emu.reset()
+    path = write(tmp_path, {"rules": [{"contains": "hi", "text": "hello"}]})
+    assert [r.reply for r in apply_replies(emu, str(path))] == [Reply.text("hello")]
+    apply_replies(emu, [{"contains": "bye", "text": "再见"}])  # parsed data, added after
+    assert answer(client, chat("hi", result_format="message")) == "hello"
+    assert answer(client, chat("bye", result_format="message")) == "再见"
+    with pytest.raises(RepliesFileError, match=r"replies: rules\[0\]\.text"):
+        apply_replies(emu, [{"text": 1}])
+
+
+def test_a_forced_tool_skips_text_rules_and_other_tools(
+    emu: DashScopeEmulator, client: httpx.Client
+) -> None:
+    install_rules(
+        emu,
+        parse_rules(
+            [
+                {"contains": "茄子", "text": "红烧茄子的做法……"},
+                {"contains": "茄子", "tool_call": {"name": "get_price", "arguments": {}}},
+                {
+                    "contains": "茄子",
+                    "tool": "Recipe",
+                    "tool_call": {
+                        "name": "Recipe",
+                        "arguments": {"name": "红烧茄子", "minutes": 20},
+                    },
+                },
+            ]
+        ),
+    )
+    forced = chat("茄子怎么做", result_format="message", tools=[RECIPE_TOOL])
+    forced["parameters"]["tool_choice"] = FORCE_RECIPE
+    call = message(client, forced)["tool_calls"][0]["function"]
+    assert (call["name"], json.loads(call["arguments"])) == (
+        "Recipe",
+        {"name": "红烧茄子", "minutes": 20},
+    )
+    # without the forcing, the first rule answers; "required": a rule calling an offered tool
+    plain = chat("茄子怎么做", result_format="message", tools=[RECIPE_TOOL])
+    assert message(client, plain)["content"] == "红烧茄子的做法……"
+    plain["parameters"]["tool_choice"] = "required"
+    assert message(client, plain)["tool_calls"][0]["function"]["name"] == "Recipe"
+    # no rule fits: the default reply calls the forced tool with schema-made arguments
+    emu.reset()
+    install_rules(emu, parse_rules([{"contains": "茄子", "text": "红烧茄子的做法……"}]))
+    call = message(client, forced)["tool_calls"][0]["function"]
+    assert call["name"] == "Recipe" and json.loads(call["arguments"])["minutes"] == 1
+
+
+def test_the_tool_key_needs_the_tool_offered(emu: DashScopeEmulator, client: httpx.Client) -> None:
+    install_rules(emu, parse_rules([{"tool": "Recipe", "text": "有菜谱工具"}]))
+    assert message(client, chat("hi", result_format="message"))["content"] == "[emulator] hi"
+    with_tool = chat("hi", result_format="message", tools=[RECIPE_TOOL])
+    assert message(client, with_tool)["content"] == "有菜谱工具"
+    with pytest.raises(RepliesFileError, match=r"rules\[0\]\.tool: must be a string"):
+        parse_rules([{"tool": ["Recipe"], "text": "x"}])
