@@ -144,12 +144,17 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+def _root(param: str) -> str:
+    """The parameter an error names: ``documents`` for ``documents[3]``."""
+    return re.split(r"[\[.]", param, maxsplit=1)[0]
+
+
 def _too_big(size: int, max_bytes: int | None, what: str, param: str) -> None:
     if max_bytes is not None and size > max_bytes:
         raise InvalidRequestError(
             f"{what} is {size / 1048576:.1f} MB, over the model's limit of "
             f"{max_bytes / 1048576:.0f} MB per image; resize or recompress it",
-            param=param,
+            param=_root(param),
         )
 
 
@@ -158,7 +163,7 @@ def _data_uri(data: bytes, mime: str | None, what: str, param: str, max_bytes: i
     if mime is None or not mime.startswith("image/"):
         raise InvalidRequestError(
             f"{what} is not an image this client recognises (PNG, JPEG, GIF, WEBP, BMP, TIFF)",
-            param=param,
+            param=_root(param),
         )
     _too_big(len(data), max_bytes, what, param)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
@@ -177,7 +182,7 @@ def image_source(value: Any, *, param: str = "image", max_bytes: int | None = No
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequestError(
             f"{param} must be a URL, a data URI, a local file path or bytes, got {value!r:.80}",
-            param=param,
+            param=_root(param),
         )
     lowered = value[:16].lower()
     if lowered.startswith(_URL_SCHEMES):
@@ -187,7 +192,7 @@ def image_source(value: Any, *, param: str = "image", max_bytes: int | None = No
         if not head.lower().startswith("data:image/") or not head.lower().endswith(";base64"):
             raise InvalidRequestError(
                 f"{param}: a data URI must read data:image/<format>;base64,<data> [DOC]",
-                param=param,
+                param=_root(param),
             )
         _too_big(len(payload) * 3 // 4, max_bytes, f"{param} (data URI)", param)
         return value
@@ -195,7 +200,7 @@ def image_source(value: Any, *, param: str = "image", max_bytes: int | None = No
     if not path.is_file():
         raise InvalidRequestError(
             f"{param}={value!r:.120} is neither an http(s) URL, a data URI nor an existing file",
-            param=param,
+            param=_root(param),
         )
     return _data_uri(
         path.read_bytes(), mimetypes.guess_type(path.name)[0], str(path), param, max_bytes
@@ -209,7 +214,7 @@ def video_source(value: Any, *, param: str = "video") -> str:
     raise InvalidRequestError(
         f"{param} must be a public http(s) URL (DashScope does not take local or base64 "
         f"video); got {value!r:.80}",
-        param=param,
+        param=_root(param),
     )
 
 
@@ -218,7 +223,7 @@ def _media_check(kind: str, caps: ModelCapabilities, model: str, param: str) -> 
         hint = "qwen3-vl-rerank" if caps.endpoint == "rerank" else "qwen3-vl-embedding"
         takes = ", ".join(("text", *caps.media))
         raise InvalidRequestError(
-            f"{param}: {model} takes {takes}, not {kind}; use e.g. {hint}", param=param
+            f"{param}: {model} takes {takes}, not {kind}; use e.g. {hint}", param=_root(param)
         )
 
 
@@ -297,21 +302,21 @@ def _rerank_item(value: Any, caps: ModelCapabilities, model: str, param: str) ->
     """A query or document as the wire takes it."""
     if isinstance(value, str):
         if not value.strip():
-            raise InvalidRequestError(f"{param} is empty", param=param.split("[")[0])
+            raise InvalidRequestError(f"{param} is empty", param=_root(param))
         tokens = _check_tokens(value, caps, model, param, param.split("[")[0])
         return _Doc(value, "text", value, tokens)
     if not isinstance(value, Mapping) or len(value) != 1:
         raise InvalidRequestError(
             f"{param} must be a string or one of {{'text': ...}}, {{'image': ...}}, "
             f"{{'video': url}}; got {value!r:.80}",
-            param=param.split("[")[0],
+            param=_root(param),
         )
     ((kind, source),) = value.items()
     if kind == "text":  # a bare string is the same document [DOC "也可不通过dict直接传入字符串"]
         return _rerank_item(source, caps, model, param)
     if kind not in ("image", "video"):
         raise InvalidRequestError(
-            f"{param} has the key {kind!r}; use text, image or video", param=param.split("[")[0]
+            f"{param} has the key {kind!r}; use text, image or video", param=_root(param)
         )
     _media_check(kind, caps, model, param)
     if kind == "image":

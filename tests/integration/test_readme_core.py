@@ -33,7 +33,7 @@ def test_there_are_two_core_examples() -> None:
 def test_transport_example(emulator_env: DashScopeEmulator) -> None:
     exec(compile(core_blocks()[0], "README.md", "exec"), {})
     endpoints = [r.endpoint for r in emulator_env.requests]
-    assert endpoints == ["text-generation", "text-generation", "text-embedding", "text-rerank"]
+    assert endpoints == ["text-generation", "text-generation", "text-embedding", "compat-rerank"]
     assert emulator_env.requests[2].parameters["text_type"] == "document"
 
 
