@@ -1,13 +1,14 @@
 """qwen-dashscope: the shared DashScope core on httpx + pydantic.
 
 ``DashScopeClient`` / ``AsyncDashScopeClient`` speak the native DashScope protocol (text and
-multimodal generation, embeddings, rerank, tokenizer; JSON and SSE streaming), with typed
-errors, retries and a capability table of Qwen models. The DashScope rules both adapters obey
-live here too, on framework-neutral data (``ChatRequest``, ``Message``, parts): parameter
-validation, ``tool_choice``, thinking versus forced tools and JSON output, ``n``, partial mode,
-cache markers, embedding batch limits, tool-call arguments. The LangChain and LlamaIndex
-adapters (``langchain_qwen``, ``llama_index_qwen``) only translate their framework's objects
-to and from these. ``qwen_dashscope.testing`` is an emulator of the service for offline tests.
+multimodal generation, text and multimodal embeddings, rerank, tokenizer; JSON and SSE
+streaming), with typed errors, retries and a capability table of Qwen models. The DashScope
+rules both adapters obey live here too, on framework-neutral data (``ChatRequest``,
+``Message``, parts): parameter validation, ``tool_choice``, thinking versus forced tools and
+JSON output, ``n``, partial mode, cache markers, embedding batch limits, rerank limits,
+tool-call arguments. The LangChain and LlamaIndex adapters (``langchain_qwen``,
+``llama_index_qwen``) only translate their framework's objects to and from these.
+``qwen_dashscope.testing`` is an emulator of the service for offline tests.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,13 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._accumulator import StreamAccumulator
     from ._client import AsyncDashScopeClient, DashScopeClient
+    from ._retrieval import (
+        DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
+        compat_rerank_url,
+        estimate_tokens,
+        image_source,
+        video_source,
+    )
 
 # Loaded on first use (PEP 562): importing an adapter does not import httpx and the client
 # until a client is created.
@@ -106,6 +114,11 @@ _LAZY = {
     "AsyncDashScopeClient": "_client",
     "DashScopeClient": "_client",
     "StreamAccumulator": "_accumulator",
+    "DEFAULT_MULTIMODAL_EMBEDDING_MODEL": "_retrieval",
+    "compat_rerank_url": "_retrieval",
+    "estimate_tokens": "_retrieval",
+    "image_source": "_retrieval",
+    "video_source": "_retrieval",
 }
 
 
@@ -131,6 +144,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_CAPABILITIES",
     "DEFAULT_MAX_RETRIES",
+    "DEFAULT_MULTIMODAL_EMBEDDING_MODEL",
     "GENERATION_PARAMETERS",
     "KNOWN_MODELS",
     "MAX_CACHE_MARKERS",
@@ -182,11 +196,14 @@ __all__ = [
     "check_thinking",
     "check_tool_binding",
     "check_tool_names",
+    "compat_rerank_url",
     "connection_options",
     "embedding_batch_limit",
+    "estimate_tokens",
     "forced_tool_name",
     "format_arguments",
     "get_model_capabilities",
+    "image_source",
     "looks_like_credential",
     "message_from_wire",
     "normalize_tool_choice",
@@ -204,4 +221,5 @@ __all__ = [
     "suggest_models",
     "tool_names",
     "validate_parameters",
+    "video_source",
 ]

@@ -15,7 +15,10 @@ __all__ = [
     "DEFAULT_CAPABILITIES",
     "KNOWN_MODELS",
     "Endpoint",
+    "Fusion",
+    "MediaKind",
     "ModelCapabilities",
+    "RerankAPI",
     "ThinkingMode",
     "get_model_capabilities",
     "register_model",
@@ -23,7 +26,10 @@ __all__ = [
 ]
 
 ThinkingMode = Literal["none", "hybrid", "always"]
-Endpoint = Literal["text", "multimodal", "embedding", "rerank"]
+Endpoint = Literal["text", "multimodal", "embedding", "rerank", "multimodal-embedding"]
+RerankAPI = Literal["compatible", "native"]
+MediaKind = Literal["image", "video", "multi_images"]
+Fusion = Literal["none", "parameter", "object"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,33 @@ class ModelCapabilities:
     embedding_batch_size: int | None = None
     embedding_dimensions: tuple[int, ...] = ()
     known: bool = True
+    # Retrieval models (rerank and multimodal embedding; see _retrieval). None: no limit known.
+    rerank_api: RerankAPI = "native"
+    """Rerank: ``compatible`` = ``{host}/compatible-api/v1/reranks`` (flat, Cohere-shaped),
+    ``native`` = ``/api/v1/services/rerank/text-rerank/text-rerank``."""
+    rerank_instruct: bool = False
+    """Rerank: the model reads ``instruct`` (qwen3-rerank, qwen3-vl-rerank)."""
+    max_documents: int | None = None
+    """Rerank: documents per request (longer lists are split and merged by score)."""
+    max_item_tokens: int | None = None
+    """Rerank: tokens per query or document; multimodal embedding: tokens per text. The
+    service truncates longer items silently, so the client refuses them."""
+    max_request_tokens: int | None = None
+    """Rerank: ``query tokens × documents + document tokens`` allowed per request."""
+    media: tuple[MediaKind, ...] = ()
+    """Kinds of items besides text the model takes (image, video, multi_images)."""
+    max_images: int | None = None
+    """Images per request (multi_images pictures included)."""
+    max_videos: int | None = None
+    """Videos per request."""
+    max_multi_images: int | None = None
+    """Pictures in one ``multi_images`` item."""
+    max_image_bytes: int | None = None
+    """Size of one image the model takes (checked for local files, bytes and data URIs)."""
+    fusion: Fusion = "none"
+    """Multimodal embedding: ``parameter`` = ``enable_fusion`` fuses all contents into one
+    vector (qwen3-vl-embedding); ``object`` = an item holding several modalities is one fused
+    vector (the tongyi-embedding-vision-*-2026-03-06 snapshots)."""
 
     def thinks(self, enable_thinking: bool | None) -> bool:
         """Whether a request with this ``enable_thinking`` value makes the model reason."""
@@ -97,6 +130,38 @@ _EMB_V1 = ModelCapabilities(
     endpoint="embedding",
     embedding_batch_size=25,
     embedding_dimensions=(1536,),
+)
+
+_MB = 1024 * 1024
+_RERANK_GTE = ModelCapabilities(
+    context_window=4_000,
+    max_output=0,
+    tools=False,
+    endpoint="rerank",
+    max_documents=500,
+    max_item_tokens=4_000,
+    max_request_tokens=30_000,
+)
+_MM_EMB_TONGYI = ModelCapabilities(
+    context_window=1_024,
+    max_output=0,
+    tools=False,
+    endpoint="multimodal-embedding",
+    embedding_batch_size=20,
+    embedding_dimensions=(1152,),
+    max_item_tokens=1_024,
+    media=("image", "video", "multi_images"),
+    max_multi_images=8,
+    max_image_bytes=3 * _MB,
+)
+_MM_EMB_SNAPSHOT = replace(
+    _MM_EMB_TONGYI,
+    embedding_dimensions=(1152, 1024, 512, 256, 128, 64),
+    max_images=64,
+    max_videos=8,
+    max_multi_images=64,
+    max_image_bytes=10 * _MB,
+    fusion="object",
 )
 
 # Exact names and family prefixes; the longest matching prefix wins.
@@ -153,11 +218,64 @@ _TABLE: dict[str, ModelCapabilities] = {
     "text-embedding-v4": replace(
         _EMB_V3, embedding_dimensions=(2048, 1536, 1024, 768, 512, 256, 128, 64)
     ),
-    # Rerank
-    "gte-rerank": ModelCapabilities(context_window=30_000, max_output=0, endpoint="rerank"),
-    "qwen3-rerank": ModelCapabilities(context_window=4_000, max_output=0, endpoint="rerank"),
-    "qwen3-vl-rerank": ModelCapabilities(
-        context_window=8_000, max_output=0, endpoint="rerank", vision=True
+    # Rerank (limits: /work/notes/retrieval-protocol.md §2.5, §3.4). [DOC] "qwen3-rerank: POST
+    # .../compatible-api/v1/reranks ... qwen3-vl-rerank / gte-rerank-v2: POST .../text-rerank";
+    # the per-request limit is the newest docs' (120,000; 30,000 in January 2026 copies).
+    "gte-rerank": _RERANK_GTE,  # discontinued 2026-05-30 [DOC]
+    "gte-rerank-v2": _RERANK_GTE,
+    "qwen3-rerank": replace(
+        _RERANK_GTE, rerank_api="compatible", rerank_instruct=True, max_request_tokens=120_000
+    ),
+    "qwen3-vl-rerank": replace(
+        _RERANK_GTE,
+        context_window=8_000,
+        vision=True,
+        rerank_instruct=True,
+        max_documents=100,
+        max_item_tokens=8_000,
+        max_request_tokens=120_000,
+        media=("image", "video"),
+        max_images=40,
+        max_videos=4,
+        max_image_bytes=10 * _MB,
+    ),
+    # [3P, unverified] seen in late-2026 third-party projects, always on the native path.
+    "qwen3.7-text-rerank": replace(
+        _RERANK_GTE,
+        context_window=30_000,
+        rerank_instruct=True,
+        max_item_tokens=30_000,
+        max_request_tokens=120_000,
+    ),
+    # Multimodal embeddings (§4.1, newest doc). The plain tongyi models take no dimension and
+    # document no item count ("暂无传入内容元素数量限制"): 20 per request is our choice [INF].
+    "tongyi-embedding-vision-plus": _MM_EMB_TONGYI,
+    "tongyi-embedding-vision-flash": replace(_MM_EMB_TONGYI, embedding_dimensions=(768,)),
+    "tongyi-embedding-vision-plus-2026-03-06": _MM_EMB_SNAPSHOT,
+    "tongyi-embedding-vision-flash-2026-03-06": replace(
+        _MM_EMB_SNAPSHOT, embedding_dimensions=(768, 512, 256, 128, 64)
+    ),
+    "qwen3-vl-embedding": replace(
+        _MM_EMB_TONGYI,
+        context_window=32_000,
+        embedding_dimensions=(2560, 2048, 1536, 1024, 768, 512, 256),
+        max_item_tokens=32_000,
+        media=("image", "video"),
+        max_images=5,
+        max_videos=1,
+        max_multi_images=None,
+        max_image_bytes=10 * _MB,
+        fusion="parameter",
+    ),
+    "multimodal-embedding-v1": replace(
+        _MM_EMB_TONGYI,
+        context_window=512,
+        embedding_dimensions=(1024,),
+        max_item_tokens=512,
+        media=("image", "video"),
+        max_images=1,
+        max_videos=1,
+        max_multi_images=None,
     ),
 }
 # Families whose size part varies (qwen3-235b-a22b-thinking-2507, qwen3-4b-thinking-2507,
@@ -232,6 +350,10 @@ KNOWN_MODELS: tuple[str, ...] = (
     "qwen3-rerank",
     "gte-rerank-v2",
     "qwen3-vl-rerank",
+    "tongyi-embedding-vision-plus",
+    "tongyi-embedding-vision-flash",
+    "qwen3-vl-embedding",
+    "multimodal-embedding-v1",
 )
 """Model names the package knows (for suggestions when a name is misspelled)."""
 

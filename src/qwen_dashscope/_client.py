@@ -41,7 +41,6 @@ from ._json import dumps, loads
 from ._messages import ChatRequest, Message, chat_request
 from ._native import (
     EMBEDDING_PATH,
-    RERANK_PATH,
     TOKENIZER_PATH,
     WireRequest,
     embedding_body,
@@ -49,13 +48,20 @@ from ._native import (
     generation_result,
     parse_model,
     render_chat,
-    rerank_body,
-    rerank_result,
     tokenize_body,
     tokenize_chat_body,
     tokenize_result,
 )
 from ._pools import parsed_url, shared_async_http_client, shared_http_client
+from ._retrieval import (
+    DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
+    MULTIMODAL_EMBEDDING_PATH,
+    merge_reranks,
+    multimodal_embedding_batches,
+    multimodal_embedding_result,
+    rerank_answer,
+    rerank_plan,
+)
 from ._retry import MAX_RETRY_AFTER, backoff, retry_after, should_retry_error
 from ._rules import embedding_batches, resolve_chat
 from ._settings import ClientSettings
@@ -65,6 +71,7 @@ from ._version import __version__
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
+    "DEFAULT_MULTIMODAL_EMBEDDING_MODEL",
     "DEFAULT_RERANK_MODEL",
     "AsyncDashScopeClient",
     "DashScopeClient",
@@ -540,16 +547,23 @@ class DashScopeClient(_BaseClient):
 
     def rerank(
         self,
-        query: str,
-        documents: Sequence[str],
+        query: str | Mapping[str, Any],
+        documents: Sequence[str | Mapping[str, Any]],
         *,
         model: str = DEFAULT_RERANK_MODEL,
         top_n: int | None = None,
         return_documents: bool | None = None,
         instruct: str | None = None,
     ) -> RerankResult:
-        """Rerank ``documents`` against ``query``, most relevant first."""
-        body = rerank_body(
+        """Rerank ``documents`` against ``query``, most relevant first.
+
+        The endpoint follows the model (qwen3-rerank: ``/compatible-api/v1/reranks``;
+        gte-rerank-v2, qwen3-vl-rerank: native text-rerank, where documents may also be
+        ``{"image": url, path or bytes}`` / ``{"video": url}``). A list over the model's
+        limits is sent in several requests and merged by score, ``top_n`` after merging.
+        """
+        plan = rerank_plan(
+            self.settings.base_url,
             model,
             query,
             documents,
@@ -557,8 +571,45 @@ class DashScopeClient(_BaseClient):
             return_documents=return_documents,
             instruct=instruct,
         )
-        raw, request_id = self._request_json(RERANK_PATH, body)
-        return rerank_result(parse_model("RerankResponse", raw, request_id))
+        answers = []
+        for call in plan.calls:
+            raw, request_id = self._request_json(call.path, call.body)
+            answers.append(rerank_answer(call, raw, request_id))
+        return merge_reranks(plan, answers)
+
+    def embed_multimodal(
+        self,
+        contents: Sequence[str | Mapping[str, Any]],
+        *,
+        model: str = DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
+        dimension: int | None = None,
+        enable_fusion: bool | None = None,
+        instruct: str | None = None,
+        fps: float | None = None,
+        batch_size: int | None = None,
+    ) -> EmbeddingResult:
+        """Embed texts, images and videos: each item a string (text) or a dict with ``text``,
+        ``image`` (URL, data URI, local path or bytes), ``video`` (URL) or ``multi_images``.
+
+        One vector per item in input order, sent in batches within the model's limits; with
+        ``enable_fusion=True`` (qwen3-vl-embedding) one vector for all of them.
+        """
+        batches = multimodal_embedding_batches(
+            model,
+            contents,
+            dimension=dimension,
+            enable_fusion=enable_fusion,
+            instruct=instruct,
+            fps=fps,
+            batch_size=batch_size,
+        )
+        responses = []
+        for batch in batches:
+            raw, request_id = self._request_json(MULTIMODAL_EMBEDDING_PATH, batch.body)
+            responses.append(
+                (batch.offset, parse_model("MultimodalEmbeddingResponse", raw, request_id))
+            )
+        return multimodal_embedding_result(responses, 1 if enable_fusion else len(contents))
 
     def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
@@ -832,16 +883,23 @@ class AsyncDashScopeClient(_BaseClient):
 
     async def rerank(
         self,
-        query: str,
-        documents: Sequence[str],
+        query: str | Mapping[str, Any],
+        documents: Sequence[str | Mapping[str, Any]],
         *,
         model: str = DEFAULT_RERANK_MODEL,
         top_n: int | None = None,
         return_documents: bool | None = None,
         instruct: str | None = None,
     ) -> RerankResult:
-        """Rerank ``documents`` against ``query``, most relevant first."""
-        body = rerank_body(
+        """Rerank ``documents`` against ``query``, most relevant first.
+
+        The endpoint follows the model (qwen3-rerank: ``/compatible-api/v1/reranks``;
+        gte-rerank-v2, qwen3-vl-rerank: native text-rerank, where documents may also be
+        ``{"image": url, path or bytes}`` / ``{"video": url}``). A list over the model's
+        limits is sent in several requests and merged by score, ``top_n`` after merging.
+        """
+        plan = rerank_plan(
+            self.settings.base_url,
             model,
             query,
             documents,
@@ -849,8 +907,48 @@ class AsyncDashScopeClient(_BaseClient):
             return_documents=return_documents,
             instruct=instruct,
         )
-        raw, request_id = await self._request_json(RERANK_PATH, body)
-        return rerank_result(parse_model("RerankResponse", raw, request_id))
+        answers = []
+        for call in plan.calls:
+            raw, request_id = await self._request_json(call.path, call.body)
+            answers.append(rerank_answer(call, raw, request_id))
+        return merge_reranks(plan, answers)
+
+    async def embed_multimodal(
+        self,
+        contents: Sequence[str | Mapping[str, Any]],
+        *,
+        model: str = DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
+        dimension: int | None = None,
+        enable_fusion: bool | None = None,
+        instruct: str | None = None,
+        fps: float | None = None,
+        batch_size: int | None = None,
+    ) -> EmbeddingResult:
+        """Embed texts, images and videos: each item a string (text) or a dict with ``text``,
+        ``image`` (URL, data URI, local path or bytes), ``video`` (URL) or ``multi_images``.
+
+        One vector per item in input order, in concurrent batches (at most
+        ``embedding_concurrency``) within the model's limits; with ``enable_fusion=True``
+        (qwen3-vl-embedding) one vector for all of them.
+        """
+        batches = multimodal_embedding_batches(
+            model,
+            contents,
+            dimension=dimension,
+            enable_fusion=enable_fusion,
+            instruct=instruct,
+            fps=fps,
+            batch_size=batch_size,
+        )
+        gate = asyncio.Semaphore(self.embedding_concurrency)
+
+        async def one(offset: int, body: dict[str, Any]) -> tuple[int, Any]:
+            async with gate:
+                raw, request_id = await self._request_json(MULTIMODAL_EMBEDDING_PATH, body)
+            return offset, parse_model("MultimodalEmbeddingResponse", raw, request_id)
+
+        responses = await asyncio.gather(*(one(batch.offset, batch.body) for batch in batches))
+        return multimodal_embedding_result(responses, 1 if enable_fusion else len(contents))
 
     async def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""

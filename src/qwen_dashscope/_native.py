@@ -3,7 +3,8 @@
 Chat requests come in as a :class:`ResolvedChat` (every rule applied, ``_rules``) and leave as
 ``{"model", "input": {"messages"}, "parameters"}`` for the text or multimodal endpoint (§3,
 §8 of the protocol notes). Answers are parsed here too: generation bodies and stream events
-(through the ``StreamAccumulator``), embeddings, rerank and tokenizer bodies.
+(through the ``StreamAccumulator``), embeddings and tokenizer bodies (rerank and
+multimodal embeddings: ``_retrieval``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from ._types import (
     Embedding,
     EmbeddingResult,
     GenerationResult,
-    RerankItem,
-    RerankResult,
     TokenizeResult,
     Usage,
 )
@@ -39,8 +38,6 @@ __all__ = [
     "generation_result",
     "parse_model",
     "render_chat",
-    "rerank_body",
-    "rerank_result",
     "tokenize_body",
     "tokenize_chat_body",
     "tokenize_result",
@@ -164,7 +161,7 @@ def generation_result(body: Mapping[str, Any]) -> GenerationResult:
     return result
 
 
-# ----------------------------------------------------------------- embeddings, rerank
+# ------------------------------------------------------------------------- embeddings
 
 
 def embedding_body(
@@ -246,54 +243,6 @@ def embedding_result(responses: Sequence[tuple[int, Any]], expected: int) -> Emb
             f"asked for {expected} embeddings, received {len(items)}", request_id=request_id
         )
     return EmbeddingResult(embeddings=items, usage=total, request_id=request_id)
-
-
-def rerank_body(
-    model: str,
-    query: str,
-    documents: Sequence[str],
-    *,
-    top_n: int | None = None,
-    return_documents: bool | None = None,
-    instruct: str | None = None,
-) -> dict[str, Any]:
-    """The body of one native rerank request."""
-    if not isinstance(query, str) or not query:
-        raise InvalidRequestError("query must be a non-empty string", param="query")
-    if isinstance(documents, str) or not documents:
-        raise InvalidRequestError("documents must be a non-empty list", param="documents")
-    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-        raise InvalidRequestError(f"top_n={top_n!r} must be an integer >= 1", param="top_n")
-    params: dict[str, Any] = {}
-    if top_n is not None:
-        params["top_n"] = top_n
-    if return_documents is not None:
-        params["return_documents"] = return_documents
-    if instruct is not None:
-        params["instruct"] = instruct
-    return {
-        "model": model,
-        "input": {"query": query, "documents": list(documents)},
-        "parameters": params,
-    }
-
-
-def rerank_result(response: Any) -> RerankResult:
-    usage = response.usage
-    used = (usage.total_tokens or usage.input_tokens or 0) if usage else 0
-    items = [
-        RerankItem(
-            index=r.index,
-            relevance_score=r.relevance_score,
-            document=(r.document or {}).get("text"),
-        )
-        for r in sorted(response.output.results, key=lambda r: -r.relevance_score)
-    ]
-    return RerankResult(
-        results=items,
-        usage=Usage(input_tokens=used, total_tokens=used),
-        request_id=response.request_id,
-    )
 
 
 def tokenize_chat_body(chat: ResolvedChat) -> dict[str, Any]:

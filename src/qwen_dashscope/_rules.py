@@ -469,7 +469,7 @@ def _choose_endpoint(
                 param="model",
             )
         return "multimodal"
-    if caps.known and caps.endpoint in ("embedding", "rerank"):
+    if caps.known and caps.endpoint in ("embedding", "rerank", "multimodal-embedding"):
         raise InvalidRequestError(
             f"model {request.model!r} is an {caps.endpoint} model, not a chat model; use e.g. "
             "qwen-plus",

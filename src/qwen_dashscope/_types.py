@@ -130,6 +130,9 @@ class Embedding:
     index: int
     vector: list[float]
     sparse: list[dict[str, Any]] | None = None
+    kind: str | None = None
+    """Multimodal embeddings: the service's ``type`` (text, image, video, multi_images, vl,
+    fusion, fused)."""
 
 
 @dataclass(slots=True)
@@ -157,6 +160,9 @@ class TokenizeResult:
 
 @dataclass(slots=True)
 class RerankItem:
+    """One ranked document: ``index`` into the caller's list; ``document``: its text (when
+    ``return_documents`` was asked and the document is text)."""
+
     index: int
     relevance_score: float
     document: str | None = None

@@ -12,8 +12,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CompatRerankResponse",
     "EmbeddingResponse",
     "GenerationResponse",
+    "MultimodalEmbeddingResponse",
     "RerankResponse",
     "TokenizeResponse",
     "WireChoice",
@@ -131,4 +133,32 @@ class TokenizeResponse(_Wire):
 class RerankResponse(_Wire):
     output: WireRerankOutput
     usage: WireUsage | None = None
+    request_id: str | None = None
+
+
+class CompatRerankResponse(_Wire):
+    """``/compatible-api/v1/reranks``: ``{"object":"list","results","model","id","usage"}``
+    with no ``output`` and no ``request_id`` (retrieval notes §2.3, [DOC][3P-CAP])."""
+
+    results: list[WireRerankResult]
+    model: str | None = None
+    id: str | None = None
+    usage: WireUsage | None = None
+
+
+class WireMultimodalEmbedding(_Wire):
+    index: int
+    embedding: list[float]
+    type: str | None = None
+
+
+class WireMultimodalEmbeddingOutput(_Wire):
+    embeddings: list[WireMultimodalEmbedding] = Field(default_factory=list)
+
+
+class MultimodalEmbeddingResponse(_Wire):
+    """The multimodal-embedding answer; ``usage`` keys differ per model family (§4.3)."""
+
+    output: WireMultimodalEmbeddingOutput
+    usage: dict[str, Any] | None = None
     request_id: str | None = None

@@ -12,10 +12,12 @@ import json
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from langchain_core.documents import Document
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from llama_index.core.base.llms.types import (
@@ -26,10 +28,13 @@ from llama_index.core.base.llms.types import (
     TextBlock,
     ToolCallBlock,
 )
+from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.tools import FunctionTool
 
-from langchain_qwen import ChatQwen, QwenEmbeddings
-from llama_index_qwen import Qwen, QwenEmbedding
+from langchain_qwen import ChatQwen, QwenEmbeddings, QwenMultimodalEmbeddings
+from langchain_qwen import QwenRerank as LangChainRerank
+from llama_index_qwen import Qwen, QwenEmbedding, QwenMultiModalEmbedding
+from llama_index_qwen import QwenRerank as LlamaIndexRerank
 from llama_index_qwen._convert import INVALID_ARGUMENTS_KEY
 from qwen_dashscope import InvalidRequestError
 
@@ -64,6 +69,19 @@ def _answer(text: str = "ok", tool_calls: list[dict[str, Any]] | None = None) ->
     }
 
 
+def _rerank_answer(body: dict[str, Any]) -> dict[str, Any]:
+    documents = body.get("documents") or body["input"]["documents"]
+    results = [{"index": i, "relevance_score": 1 / (i + 1)} for i in range(len(documents))]
+    if "documents" in body:  # the compatible endpoint's flat answer
+        return {"object": "list", "results": results, "id": "r", "usage": {"total_tokens": 1}}
+    return {"output": {"results": results}, "usage": {"total_tokens": 1}, "request_id": "r"}
+
+
+def _mm_answer(body: dict[str, Any]) -> dict[str, Any]:
+    items = [{"index": i, "embedding": [1.0, 0.0]} for i in range(len(body["input"]["contents"]))]
+    return {"output": {"embeddings": items}, "usage": {"total_tokens": 1}, "request_id": "m"}
+
+
 def _sse(body: dict[str, Any]) -> bytes:
     return f"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(body)}\n\n".encode()
 
@@ -75,10 +93,16 @@ class Wire:
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[httpx.Headers] = field(default_factory=list)
     answer: dict[str, Any] = field(default_factory=_answer)
+    urls: list[str] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.bodies.append(json.loads(request.content))
         self.headers.append(request.headers)
+        self.urls.append(str(request.url))
+        if request.url.path.endswith(("/reranks", "/text-rerank")):
+            return httpx.Response(200, json=_rerank_answer(self.bodies[-1]))
+        if request.url.path.endswith("/multimodal-embedding"):
+            return httpx.Response(200, json=_mm_answer(self.bodies[-1]))
         if "text/event-stream" in request.headers.get("accept", ""):
             return httpx.Response(
                 200, content=_sse(self.answer), headers={"content-type": "text/event-stream"}
@@ -171,6 +195,61 @@ def li_tools(
 
 
 FORCED_WEATHER = {"type": "function", "function": {"name": "weather"}}
+TEXTS = ["TeaBot warranty", "green tea", "the warranty lasts two years"]
+IMAGE = str(Path(__file__).resolve().parents[1] / "fixtures" / "images" / "teapot.png")
+
+
+def _sent(wire: Wire) -> dict[str, Any]:
+    """Every request a retrieval call sent: URLs and bodies."""
+    return {"urls": wire.urls, "bodies": wire.bodies}
+
+
+def lc_rerank(texts: list[str], query: str = "warranty", **init: Any) -> Callable[[Wire], Any]:
+    def run(wire: Wire) -> Any:
+        clients = wire.clients()
+        reranker = LangChainRerank(
+            api_key=KEY, http_client=clients["sync"], http_async_client=clients["async"], **init
+        )
+        reranker.compress_documents([Document(text) for text in texts], query)
+        return _sent(wire)
+
+    return run
+
+
+def li_rerank(texts: list[str], query: str = "warranty", **init: Any) -> Callable[[Wire], Any]:
+    def run(wire: Wire) -> Any:
+        clients = wire.clients()
+        reranker = LlamaIndexRerank(
+            api_key=KEY, http_client=clients["sync"], async_http_client=clients["async"], **init
+        )
+        nodes = [NodeWithScore(node=TextNode(text=text)) for text in texts]
+        reranker.postprocess_nodes(nodes, query_str=query)
+        return _sent(wire)
+
+    return run
+
+
+def lc_images(**init: Any) -> Callable[[Wire], Any]:
+    def run(wire: Wire) -> Any:
+        clients = wire.clients()
+        QwenMultimodalEmbeddings(api_key=KEY, http_client=clients["sync"], **init).embed_image(
+            [IMAGE]
+        )
+        return _sent(wire)
+
+    return run
+
+
+def li_images(**init: Any) -> Callable[[Wire], Any]:
+    def run(wire: Wire) -> Any:
+        clients = wire.clients()
+        QwenMultiModalEmbedding(
+            api_key=KEY, http_client=clients["sync"], **init
+        ).get_image_embedding_batch([IMAGE])
+        return _sent(wire)
+
+    return run
+
 
 CASES = [
     Case(
@@ -447,6 +526,41 @@ CASES = [
         lambda wire: QwenEmbedding(api_key=KEY, embed_batch_size=50),
         convention="the framework's name: batch_size (LangChain), embed_batch_size (LlamaIndex)",
     ),
+    Case(
+        "rerank: qwen3-rerank goes flat to the compatible endpoint",
+        lc_rerank(TEXTS, top_n=2, instruct="Retrieve semantically similar text."),
+        li_rerank(TEXTS, top_n=2, instruct="Retrieve semantically similar text."),
+    ),
+    Case(
+        "rerank: gte-rerank-v2 goes nested to the native endpoint",
+        lc_rerank(TEXTS, model="gte-rerank-v2", top_n=None),
+        li_rerank(TEXTS, model="gte-rerank-v2", top_n=None),
+    ),
+    Case(
+        "rerank: a list over the model's limit is split into requests",
+        lc_rerank([f"doc {i}" for i in range(130)], model="qwen3-vl-rerank", top_n=5),
+        li_rerank([f"doc {i}" for i in range(130)], model="qwen3-vl-rerank", top_n=5),
+    ),
+    Case(
+        "rerank: instruct for a model that does not read it is refused",
+        lc_rerank(TEXTS, model="gte-rerank-v2", instruct="x"),
+        li_rerank(TEXTS, model="gte-rerank-v2", instruct="x"),
+    ),
+    Case(
+        "rerank: a document over the model's token limit is refused",
+        lc_rerank(["word " * 5000]),
+        li_rerank(["word " * 5000]),
+    ),
+    Case(
+        "rerank: a misspelled field is refused with the field's name",
+        lc_rerank(TEXTS, topn=2),
+        li_rerank(TEXTS, topn=2),
+    ),
+    Case(
+        "multimodal embedding: a local image goes as a data URI",
+        lc_images(model="qwen3-vl-embedding", dimensions=256),
+        li_images(model_name="qwen3-vl-embedding", dimensions=256),
+    ),
 ]
 
 
@@ -562,6 +676,48 @@ EXPECTED = {
     ),
     "a misspelled field is refused with the field's name": lambda out: (
         out == ("InvalidRequestError", "temprature")
+    ),
+    "rerank: qwen3-rerank goes flat to the compatible endpoint": lambda out: (
+        out["urls"] == ["https://dashscope.aliyuncs.com/compatible-api/v1/reranks"]
+        and out["bodies"]
+        == [
+            {
+                "model": "qwen3-rerank",
+                "query": "warranty",
+                "documents": TEXTS,
+                "top_n": 2,
+                "instruct": "Retrieve semantically similar text.",
+            }
+        ]
+    ),
+    "rerank: gte-rerank-v2 goes nested to the native endpoint": lambda out: (
+        out["urls"]
+        == ["https://dashscope.aliyuncs.com/api/v1/services/rerank/text-rerank/text-rerank"]
+        and out["bodies"]
+        == [
+            {
+                "model": "gte-rerank-v2",
+                "input": {"query": "warranty", "documents": TEXTS},
+                "parameters": {},
+            }
+        ]
+    ),
+    "rerank: a list over the model's limit is split into requests": lambda out: (
+        [len(b["input"]["documents"]) for b in out["bodies"]] == [100, 30]
+        and [b["parameters"]["top_n"] for b in out["bodies"]] == [5, 5]
+    ),
+    "rerank: instruct for a model that does not read it is refused": lambda out: (
+        out == ("InvalidRequestError", "instruct")
+    ),
+    "rerank: a document over the model's token limit is refused": lambda out: (
+        out == ("InvalidRequestError", "documents")
+    ),
+    "rerank: a misspelled field is refused with the field's name": lambda out: (
+        out == ("InvalidRequestError", "topn")
+    ),
+    "multimodal embedding: a local image goes as a data URI": lambda out: (
+        out["bodies"][0]["input"]["contents"][0]["image"].startswith("data:image/png;base64,")
+        and out["bodies"][0]["parameters"] == {"dimension": 256}
     ),
 }
 

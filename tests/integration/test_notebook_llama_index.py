@@ -53,6 +53,19 @@ def test_notebook_runs_against_the_emulator(emulator_env: DashScopeEmulator) -> 
     assert WARRANTY in out
     sources = out.split("Sources:")[1].splitlines()[0]
     assert sources.lstrip().startswith("['teabot_warranty.md'")  # the relevant file ranks first
+    # the rerank table: every retrieved node with its vector and rerank scores
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].split("|")[1:-1] == [
+        " node                   ",
+        " vector rank ",
+        " vector score ",
+        " rerank rank ",
+        " rerank score ",
+    ]
+    assert len(table) == 1 + 5
+    assert "Reranked first: teabot_warranty.md" in out
+    reranks = [r for r in emu.requests if r.endpoint == "compat-rerank"]
+    assert len(reranks) == 1 and len(reranks[0].body["documents"]) == 5  # type: ignore[index]
     assert "[tool] steep_time({'tea': '龙井'}) -> 80 °C for 2 minutes" in out
     assert "Answer: " + ANSWER in out
     # three generations (the query and two agent steps), each reporting the scripted usage

@@ -1,5 +1,5 @@
-"""Run the README's transport and emulator examples (the ```python blocks outside the two
-framework quickstarts) against the emulator."""
+"""Run the README's transport and emulator examples (the ```python blocks outside the
+framework quickstarts and the retrieval sections) against the emulator."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def core_blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    for framework in ("langchain", "llama-index"):
+    for framework in ("langchain", "llama-index", "rerank", "multimodal-embeddings"):
         begin, end = (
             f"<!-- BEGIN {framework} quickstart -->",
             f"<!-- END {framework} quickstart -->",
@@ -33,7 +33,7 @@ def test_there_are_two_core_examples() -> None:
 def test_transport_example(emulator_env: DashScopeEmulator) -> None:
     exec(compile(core_blocks()[0], "README.md", "exec"), {})
     endpoints = [r.endpoint for r in emulator_env.requests]
-    assert endpoints == ["text-generation", "text-generation", "text-embedding", "text-rerank"]
+    assert endpoints == ["text-generation", "text-generation", "text-embedding", "compat-rerank"]
     assert emulator_env.requests[2].parameters["text_type"] == "document"
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qwen import ChatQwen, QwenEmbeddings
-from llama_index_qwen import Qwen, QwenEmbedding
+from langchain_qwen import ChatQwen, QwenEmbeddings, QwenMultimodalEmbeddings, QwenRerank
+from llama_index_qwen import Qwen, QwenEmbedding, QwenMultiModalEmbedding
+from llama_index_qwen import QwenRerank as LlamaIndexQwenRerank
 from tests._twins import adapter_twins, normalized
 
 # Async spellings -> sync ones, beyond tests._twins.COMMON.
@@ -34,12 +35,23 @@ DIFFERENT = {
     (QwenEmbeddings, "_client"): "the async client takes embedding_concurrency",
     (Qwen, "_get_client"): "the async client takes the class's client extras",
     (QwenEmbedding, "_get_client"): "the async client takes the class's client extras",
+    (LlamaIndexQwenRerank, "_get_client"): "the async client takes the class's client extras",
+    (QwenMultiModalEmbedding, "_get_client"): "the async client takes the class's client extras",
     (Qwen, "stream_complete"): "an async generator has to be written out to close its source",
 }
 
 CASES = [
     (cls, sync_name, async_name, sync, async_)
-    for cls in (ChatQwen, QwenEmbeddings, Qwen, QwenEmbedding)
+    for cls in (
+        ChatQwen,
+        QwenEmbeddings,
+        QwenRerank,
+        QwenMultimodalEmbeddings,
+        Qwen,
+        QwenEmbedding,
+        LlamaIndexQwenRerank,
+        QwenMultiModalEmbedding,
+    )
     for sync_name, async_name, sync, async_ in adapter_twins(cls)
 ]
 

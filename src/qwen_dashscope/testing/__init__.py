@@ -16,7 +16,8 @@ Setup::
         ...
 
 ``emu.base_url`` is the native base (``http://127.0.0.1:<port>/api/v1``, what
-``DASHSCOPE_HTTP_BASE_URL`` holds), ``emu.compatible_base_url`` the OpenAI-compatible one.
+``DASHSCOPE_HTTP_BASE_URL`` holds), ``emu.compatible_base_url`` the OpenAI-compatible one
+(rerank's ``/compatible-api/v1/reranks`` sits at the host root, as on the service).
 Only ``Authorization: Bearer <emu.api_key>`` is accepted (``api_key=None``: any key).
 
 Scripting answers::
@@ -51,7 +52,14 @@ What is emulated (details in the project's protocol notes):
   streams, tool calls streamed in fragments, thinking (``reasoning_content``) with
   ``thinking_budget``, ``max_tokens`` truncation (``finish_reason: "length"``);
 * embeddings (v1-v4, ``dimension``, batch limits) whose vectors are hashed bags of words and
-  Chinese character bigrams, so similar texts really are close; rerank by word overlap;
+  Chinese character bigrams, so similar texts really are close; rerank on the native
+  text-rerank and ``/compatible-api/v1/reranks`` endpoints, the document sharing most words
+  with the query first (qwen3-vl-rerank also ranks image and video documents);
+* multimodal embeddings (tongyi-embedding-vision-*, qwen3-vl-embedding with
+  ``enable_fusion``, multimodal-embedding-v1) with each family's usage keys: a text gets its
+  text-embedding vector, an image or video its caption's, from a scripted mapping
+  (``DashScopeEmulator(image_captions={"photo.png": "a clay teapot"})`` or
+  ``emu.describe_image(url_path_or_bytes, caption)``);
 * token usage from a documented deterministic count (one per CJK character, per word, per
   punctuation mark; 256 per image);
 * a model table (``DEFAULT_MODELS``) you can patch: ``DashScopeEmulator(models={"qwen-plus":

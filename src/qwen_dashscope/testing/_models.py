@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Endpoint = Literal["text-generation", "multimodal-generation", "text-embedding", "text-rerank"]
+Endpoint = Literal[
+    "text-generation",
+    "multimodal-generation",
+    "text-embedding",
+    "text-rerank",
+    "multimodal-embedding",
+]
+Fusion = Literal["none", "parameter", "object"]
+UsageFamily = Literal["tongyi", "qwen3-vl", "v1"]
 ThinkingMode = Literal["none", "hybrid", "always"]
 ResultFormat = Literal["text", "message"]
 
@@ -48,6 +56,28 @@ class ModelSpec:
     """Embeddings and rerank: tokens allowed per text."""
     sparse: bool = False
     """Embeddings: ``output_type`` sparse / dense&sparse supported (v3, v4)."""
+    retired: bool = False
+    """Discontinued: every request answers 404 ModelNotFound (gte-rerank since 2026-05-30)."""
+    compatible_rerank: bool = False
+    """Rerank: also served on ``/compatible-api/v1/reranks`` (qwen3-rerank only [DOC])."""
+    max_request_tokens: int | None = None
+    """Rerank: ``query tokens × documents + document tokens`` allowed per request."""
+    media: tuple[str, ...] = ()
+    """Rerank and multimodal embedding: item kinds besides text (image, video, multi_images)."""
+    max_images: int | None = None
+    """Images per request (multi_images pictures included); None: no limit."""
+    max_videos: int | None = None
+    max_multi_images: int | None = None
+    """Pictures in one ``multi_images`` item."""
+    max_image_bytes: int | None = None
+    """Decoded size of one data-URI image (URLs cannot be fetched on loopback)."""
+    fusion: Fusion = "none"
+    """Multimodal embedding: ``parameter`` = ``enable_fusion`` (qwen3-vl-embedding); ``object``
+    = an item with several modalities is one ``fused`` vector (2026-03-06 snapshots)."""
+    usage_family: UsageFamily = "tongyi"
+    """Multimodal embedding: which ``usage`` keys the answer carries (§4.3 of the notes)."""
+    image_tokens: int = 256
+    """Multimodal: tokens counted per image (a video counts 4 images) [INF]."""
 
     @property
     def is_chat(self) -> bool:
@@ -62,6 +92,7 @@ def _mm(name: str, **kw: Any) -> ModelSpec:
     return ModelSpec(name=name, endpoint="multimodal-generation", result_format="message", **kw)
 
 
+_MB = 1024 * 1024
 _V4_DIMS = (1024, 2048, 1536, 768, 512, 256, 128, 64)
 _V3_DIMS = (1024, 768, 512, 256, 128, 64)
 
@@ -227,8 +258,98 @@ _TABLE: tuple[ModelSpec, ...] = (
         max_text_tokens=8_192,
         sparse=True,
     ),
-    ModelSpec("qwen3-rerank", "text-rerank", max_batch=500, max_text_tokens=4_000),
-    ModelSpec("gte-rerank-v2", "text-rerank", max_batch=500, max_text_tokens=4_000),
+    # Rerank (retrieval notes §2.5, §3.4; the newest docs' request limits).
+    ModelSpec(
+        "qwen3-rerank",
+        "text-rerank",
+        max_batch=500,
+        max_text_tokens=4_000,
+        max_request_tokens=120_000,
+        compatible_rerank=True,
+    ),
+    ModelSpec(
+        "gte-rerank-v2",
+        "text-rerank",
+        max_batch=500,
+        max_text_tokens=4_000,
+        max_request_tokens=30_000,
+    ),
+    ModelSpec(
+        "qwen3-vl-rerank",
+        "text-rerank",
+        max_batch=100,
+        max_text_tokens=8_000,
+        max_request_tokens=120_000,
+        media=("image", "video"),
+        max_images=40,
+        max_videos=4,
+        max_image_bytes=10 * _MB,
+    ),
+    ModelSpec("gte-rerank", "text-rerank", max_batch=500, max_text_tokens=4_000, retired=True),
+    # Multimodal embeddings (retrieval notes §4.1, newest doc). max_batch=0: no item limit.
+    ModelSpec(
+        "tongyi-embedding-vision-plus",
+        "multimodal-embedding",
+        dimensions=(1152,),
+        max_text_tokens=1_024,
+        media=("image", "video", "multi_images"),
+        max_multi_images=8,
+        max_image_bytes=3 * _MB,
+    ),
+    ModelSpec(
+        "tongyi-embedding-vision-flash",
+        "multimodal-embedding",
+        dimensions=(768,),
+        max_text_tokens=1_024,
+        media=("image", "video", "multi_images"),
+        max_multi_images=8,
+        max_image_bytes=3 * _MB,
+    ),
+    *(
+        ModelSpec(
+            name,
+            "multimodal-embedding",
+            dimensions=dims,
+            max_batch=20,
+            max_text_tokens=1_024,
+            media=("image", "video", "multi_images"),
+            max_images=64,
+            max_videos=8,
+            max_multi_images=64,
+            max_image_bytes=10 * _MB,
+            fusion="object",
+            image_tokens=402,  # res_level 1 (the default): 127/402/578/1026 [DOC]
+        )
+        for name, dims in (
+            ("tongyi-embedding-vision-plus-2026-03-06", (1152, 1024, 512, 256, 128, 64)),
+            ("tongyi-embedding-vision-flash-2026-03-06", (768, 512, 256, 128, 64)),
+        )
+    ),
+    ModelSpec(
+        "qwen3-vl-embedding",
+        "multimodal-embedding",
+        dimensions=(2560, 2048, 1536, 1024, 768, 512, 256),
+        max_batch=20,
+        max_text_tokens=32_000,
+        media=("image", "video"),
+        max_images=5,
+        max_videos=1,
+        max_image_bytes=10 * _MB,
+        fusion="parameter",
+        usage_family="qwen3-vl",
+    ),
+    ModelSpec(
+        "multimodal-embedding-v1",
+        "multimodal-embedding",
+        dimensions=(1024,),
+        max_batch=20,
+        max_text_tokens=512,
+        media=("image", "video"),
+        max_images=1,
+        max_videos=1,
+        max_image_bytes=3 * _MB,
+        usage_family="v1",
+    ),
 )
 
 DEFAULT_MODELS: Mapping[str, ModelSpec] = {spec.name: spec for spec in _TABLE}

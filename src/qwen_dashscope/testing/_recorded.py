@@ -11,8 +11,10 @@ EndpointName = Literal[
     "multimodal-generation",
     "text-embedding",
     "text-rerank",
+    "multimodal-embedding",
     "compat-chat",
     "compat-embeddings",
+    "compat-rerank",
     "tokenizer",
     "other",
 ]

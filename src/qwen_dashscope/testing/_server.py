@@ -22,31 +22,43 @@ from ._models import ModelSpec, build_model_table
 from ._native import dumps, native_body, native_stream_events, sse_frame
 from ._recorded import GENERATION_ENDPOINTS, EndpointName, Headers, RecordedRequest
 from ._replies import Reply
+from ._retrieval import (
+    MultimodalPlan,
+    RerankPlan,
+    compat_rerank_error_body,
+    media_key,
+    multimodal_embedding_body,
+    plan_compat_rerank,
+    plan_multimodal_embedding,
+    plan_rerank,
+    rerank_body,
+)
 from ._validate import GenerationPlan, plan_compat_chat, plan_native_generation
 from ._vectors import (
     EmbeddingPlan,
-    RerankPlan,
     TokenizePlan,
     compat_embedding_body,
     embedding_body,
     plan_compat_embedding,
     plan_embedding,
-    plan_rerank,
     plan_tokenize,
-    rerank_body,
     tokenize_body,
 )
 
 Predicate = Callable[[RecordedRequest], bool]
-Plan = GenerationPlan | EmbeddingPlan | RerankPlan | TokenizePlan
+Plan = GenerationPlan | EmbeddingPlan | RerankPlan | TokenizePlan | MultimodalPlan
 
 PATHS: Mapping[str, EndpointName] = {
     "/api/v1/services/aigc/text-generation/generation": "text-generation",
     "/api/v1/services/aigc/multimodal-generation/generation": "multimodal-generation",
     "/api/v1/services/embeddings/text-embedding/text-embedding": "text-embedding",
     "/api/v1/services/rerank/text-rerank/text-rerank": "text-rerank",
+    "/api/v1/services/embeddings/multimodal-embedding/multimodal-embedding": (
+        "multimodal-embedding"
+    ),
     "/compatible-mode/v1/chat/completions": "compat-chat",
     "/compatible-mode/v1/embeddings": "compat-embeddings",
+    "/compatible-api/v1/reranks": "compat-rerank",  # at the host root [DOC]
     "/api/v1/tokenizer": "tokenizer",  # not under /services (capture tokenizer.request-headers)
 }
 
@@ -104,12 +116,20 @@ def json_outcome(
     )
 
 
+def _compat_error(request: RecordedRequest, error: ServiceError, request_id: str) -> Any:
+    if request.endpoint == "compat-rerank":
+        return compat_rerank_error_body(error, request_id)
+    return compat_error_body(error, request_id)
+
+
 def error_outcome(
     error: ServiceError, request: RecordedRequest, request_id: str, delay: float = 0.0
 ) -> Outcome:
     """An error before any output: compat envelope, native SSE error event, or native JSON."""
     if request.is_compat:
-        return json_outcome(error.status, compat_error_body(error, request_id), request_id, delay)
+        return json_outcome(
+            error.status, _compat_error(request, error, request_id), request_id, delay
+        )
     if request.stream and error.status != 401:
         # [CAP §5.7] after SSE is negotiated, errors are HTTP 200 + one event:error frame.
         frame = sse_frame(1, "error", error.status, native_error_body(error, request_id))
@@ -157,6 +177,7 @@ class DashScopeEmulator:
         models: Mapping[str, ModelSpec | Mapping[str, Any]] | None = None,
         chunk_delay: float = 0.0,
         shuffle_embeddings: bool = False,
+        image_captions: Mapping[Any, str] | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -166,6 +187,12 @@ class DashScopeEmulator:
         """Seconds between two stream events."""
         self.shuffle_embeddings = shuffle_embeddings
         """Return embeddings in a fixed non-identity order (clients must sort by index)."""
+        self.image_captions: dict[str, str] = {}
+        """What each image or video shows (by URL or image bytes), for multimodal embeddings
+        and rerank: see :meth:`describe_image`."""
+        for source, caption in (image_captions or {}).items():
+            self.describe_image(source, caption)
+        self._initial_captions = dict(self.image_captions)
         self._lock = threading.Lock()
         self._state = _State()
         self._server: _Server | None = None
@@ -236,6 +263,12 @@ class DashScopeEmulator:
 
     # ------------------------------------------------------------------ scripting
 
+    def describe_image(self, source: Any, caption: str) -> None:
+        """Script what an image (or video) shows: its multimodal embedding is close to
+        ``caption``'s and rerank scores it by ``caption``. ``source``: a URL, a data URI, a
+        local path or the image's bytes (a file is matched by content)."""
+        self.image_captions[media_key(source)] = caption
+
     def enqueue(self, *replies: Reply) -> None:
         """Queue replies, consumed first-in first-out, one per generation request."""
         with self._lock:
@@ -265,9 +298,11 @@ class DashScopeEmulator:
             return len(self._state.queue)
 
     def reset(self) -> None:
-        """Forget queued replies, rules and recorded requests."""
+        """Forget queued replies, rules, recorded requests and the image captions described
+        since construction."""
         with self._lock:
             self._state = _State()
+            self.image_captions = dict(self._initial_captions)
 
     # ------------------------------------------------------------------ dispatch
 
@@ -332,6 +367,10 @@ class DashScopeEmulator:
             return plan_compat_embedding(body, models=self.models)
         if endpoint == "tokenizer":
             return plan_tokenize(body, models=self.models)
+        if endpoint == "multimodal-embedding":
+            return plan_multimodal_embedding(body, models=self.models)
+        if endpoint == "compat-rerank":
+            return plan_compat_rerank(body, models=self.models)
         return plan_rerank(body, models=self.models)
 
     def _answer(
@@ -351,9 +390,10 @@ class DashScopeEmulator:
             return Outcome(abort=True, delay=delay)
         if reply.kind == "error" and not (reply.in_stream and streaming):
             error = ServiceError(reply.status, reply.code, reply.message)
-            body = (compat_error_body if request.is_compat else native_error_body)(
-                error, request_id
-            )
+            if request.is_compat:
+                body = _compat_error(request, error, request_id)
+            else:
+                body = native_error_body(error, request_id)
             return json_outcome(reply.status, body, request_id, delay)
         if not isinstance(plan, GenerationPlan):
             return json_outcome(
@@ -423,11 +463,13 @@ class DashScopeEmulator:
     def _vector_body(
         self,
         request: RecordedRequest,
-        plan: EmbeddingPlan | RerankPlan | TokenizePlan,
+        plan: EmbeddingPlan | RerankPlan | TokenizePlan | MultimodalPlan,
         request_id: str,
     ) -> dict[str, Any]:
         if isinstance(plan, RerankPlan):
-            return rerank_body(plan, request_id)
+            return rerank_body(plan, request_id, self.image_captions)
+        if isinstance(plan, MultimodalPlan):
+            return multimodal_embedding_body(plan, request_id, self.image_captions)
         if isinstance(plan, TokenizePlan):
             return tokenize_body(plan, request_id)
         if request.is_compat:

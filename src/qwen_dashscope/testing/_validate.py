@@ -471,6 +471,8 @@ def lookup_model(body: Mapping[str, Any], models: Mapping[str, ModelSpec]) -> Mo
         raise empty_model()
     if not isinstance(model, str) or model not in models:
         raise model_not_exist()
+    if models[model].retired:
+        raise ServiceError(404, "ModelNotFound", "Model can not be found.")  # [DOC] [INF]
     return models[model]
 
 
@@ -579,7 +581,7 @@ def compat_model(
     if not model:
         raise ServiceError(400, "invalid_request_error", "you must provide a model parameter.")
     spec = models.get(model) if isinstance(model, str) else None
-    if spec is None:
+    if spec is None or spec.retired:
         raise ServiceError(
             404,
             "ModelNotFound",

@@ -1,4 +1,6 @@
-"""Embeddings and rerank (protocol doc §9, §10): validation, vectors, scores, bodies. Pure.
+"""Text embeddings (protocol doc §9) and the tokenizer: validation, vectors, bodies. Pure.
+
+Rerank and multimodal embeddings are in ``_retrieval`` (they reuse these vectors and scores).
 
 Vectors are hashed bags of features, so texts that share words (or, for Chinese, character
 bigrams) point in similar directions and retrieval over them behaves sensibly:
@@ -71,6 +73,11 @@ def embed(text: str, dimension: int, text_type: TextType = "document") -> list[f
     if text_type == "query":
         norm = math.sqrt(sum(w * w for w in bag.values())) or 1.0
         bag["\x00query"] = QUERY_MARKER_WEIGHT * norm
+    return bag_vector(bag, dimension)
+
+
+def bag_vector(bag: dict[str, float], dimension: int) -> list[float]:
+    """The L2-normalised count sketch of a weighted bag of features."""
     if not bag:
         bag = {"\x00empty": 1.0}
     vector = [0.0] * dimension
@@ -94,13 +101,18 @@ def sparse_embed(text: str) -> list[dict[str, Any]]:
 
 
 def relevance(query: str, document: str) -> float:
-    """Cosine of the (non-negative) feature bags: 0 = nothing shared, 1 = same bag."""
+    """Rerank score in [0, 1]: mostly the share of the query's features the document holds
+    (so the document sharing most words with the query ranks first), a little the cosine of
+    the two bags (of two documents holding the same query words, the more focused one wins).
+    """
     q, d = features(query), features(document)
-    dot = sum(weight * d[key] for key, weight in q.items() if key in d)
-    if dot == 0.0:
+    shared = sum(min(weight, d[key]) for key, weight in q.items() if key in d)
+    if shared == 0.0:
         return 0.0
+    dot = sum(weight * d[key] for key, weight in q.items() if key in d)
     norm = math.sqrt(sum(w * w for w in q.values())) * math.sqrt(sum(w * w for w in d.values()))
-    return round(min(1.0, dot / norm), 6)
+    recall = shared / sum(q.values())
+    return round(min(1.0, 0.8 * recall + 0.2 * dot / norm), 6)
 
 
 def shuffled_order(count: int) -> list[int]:
@@ -245,81 +257,6 @@ def compat_embedding_body(plan: EmbeddingPlan, request_id: str, *, shuffle: bool
         "object": "list",
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         "id": request_id,
-    }
-
-
-# --------------------------------------------------------------------------- rerank
-
-
-@dataclass(frozen=True)
-class RerankPlan:
-    spec: ModelSpec
-    query: str
-    documents: tuple[str, ...]
-    top_n: int
-    return_documents: bool
-
-
-def plan_rerank(body: Any, *, models: Mapping[str, ModelSpec]) -> RerankPlan:
-    """Validate a native text-rerank request."""
-    if not isinstance(body, dict):
-        raise body_invalid()
-    spec = lookup_model(body, models)
-    if spec.endpoint != "text-rerank":
-        raise url_error()
-    inp = body.get("input")
-    if not isinstance(inp, dict):
-        raise empty_input()
-    query = inp.get("query")
-    if not isinstance(query, str) or not query:
-        raise invalid("The query field is a required field.")  # [INF]
-    raw_docs = inp.get("documents")
-    if not isinstance(raw_docs, list):
-        raise invalid("The documents field is a required field.")  # [INF]
-    documents: list[str] = []
-    for doc in raw_docs:
-        if isinstance(doc, dict) and isinstance(doc.get("text"), str):
-            doc = doc["text"]
-        if not isinstance(doc, str):
-            raise body_invalid()
-        documents.append(doc)
-    if not documents:
-        raise invalid(MSG_TOO_SHORT)
-    if len(documents) > spec.max_batch:
-        raise invalid(
-            f"Value error, batch size is invalid, it should not be larger than {spec.max_batch}."
-        )
-    params = body.get("parameters") or {}
-    if not isinstance(params, dict):
-        raise body_invalid()
-    top_n = params.get("top_n", len(documents))
-    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-        raise invalid("top_n must be a positive integer")  # [INF]
-    return_documents = params.get("return_documents", False)
-    if not isinstance(return_documents, bool):
-        raise invalid("'return_documents' must be Boolean")  # [INF]
-    return RerankPlan(spec, query, tuple(documents), min(top_n, len(documents)), return_documents)
-
-
-def rerank_body(plan: RerankPlan, request_id: str) -> dict[str, Any]:
-    """Results sorted by relevance (ties by index); usage per §10's documented formula."""
-    scored = sorted(
-        ((relevance(plan.query, doc), i) for i, doc in enumerate(plan.documents)),
-        key=lambda pair: (-pair[0], pair[1]),
-    )
-    results: list[dict[str, Any]] = []
-    for score, i in scored[: plan.top_n]:
-        result: dict[str, Any] = {"index": i, "relevance_score": score}
-        if plan.return_documents:
-            result["document"] = {"text": plan.documents[i]}
-        results.append(result)
-    tokens = count_tokens(plan.query) * len(plan.documents) + sum(
-        count_tokens(d) for d in plan.documents
-    )
-    return {
-        "output": {"results": results},
-        "usage": {"total_tokens": tokens},
-        "request_id": request_id,
     }
 
 

@@ -401,7 +401,10 @@ async def test_embeddings_are_batched_and_ordered(sync: bool) -> None:
 
 PAIRS = list(twin_pairs(DashScopeClient, AsyncDashScopeClient))
 # Twins that differ on purpose, and why.
-DIFFERENT = {"embed": "the async twin sends its batches concurrently (embedding_concurrency)"}
+DIFFERENT = {
+    "embed": "the async twin sends its batches concurrently (embedding_concurrency)",
+    "embed_multimodal": "the async twin sends its batches concurrently (embedding_concurrency)",
+}
 
 
 @pytest.mark.parametrize(("name", "sync", "async_"), PAIRS, ids=[p[0] for p in PAIRS])

@@ -20,7 +20,7 @@ from qwen_dashscope._native import (
     render_chat,
 )
 from qwen_dashscope._native import embedding_body as prepare_embedding
-from qwen_dashscope._native import rerank_body as prepare_rerank
+from qwen_dashscope._retrieval import rerank_plan
 from qwen_dashscope._rules import embedding_batches
 
 
@@ -276,12 +276,15 @@ def test_embedding_batches_split_at_the_model_limit() -> None:
 
 
 def test_rerank_body_and_validation() -> None:
-    assert prepare_rerank("qwen3-rerank", "q", ["a"], top_n=1, return_documents=True) == {
-        "model": "qwen3-rerank",
-        "input": {"query": "q", "documents": ["a"]},
-        "parameters": {"top_n": 1, "return_documents": True},
-    }
+    plan = rerank_plan("https://h/api/v1", "gte-rerank-v2", "q", ["a"], top_n=1)
+    assert [call.body for call in plan.calls] == [
+        {
+            "model": "gte-rerank-v2",
+            "input": {"query": "q", "documents": ["a"]},
+            "parameters": {"top_n": 1},
+        }
+    ]
     with pytest.raises(InvalidRequestError, match="documents"):
-        prepare_rerank("qwen3-rerank", "q", [])
+        rerank_plan("https://h/api/v1", "qwen3-rerank", "q", [])
     with pytest.raises(InvalidRequestError, match="top_n"):
-        prepare_rerank("qwen3-rerank", "q", ["a"], top_n=0)
+        rerank_plan("https://h/api/v1", "qwen3-rerank", "q", ["a"], top_n=0)

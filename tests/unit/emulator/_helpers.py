@@ -13,6 +13,8 @@ EMBED_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
 RERANK_PATH = "/api/v1/services/rerank/text-rerank/text-rerank"
 COMPAT_CHAT_PATH = "/compatible-mode/v1/chat/completions"
 COMPAT_EMBED_PATH = "/compatible-mode/v1/embeddings"
+COMPAT_RERANK_PATH = "/compatible-api/v1/reranks"
+MM_EMBED_PATH = "/api/v1/services/embeddings/multimodal-embedding/multimodal-embedding"
 SSE = {"X-DashScope-SSE": "enable"}
 
 

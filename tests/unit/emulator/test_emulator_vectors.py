@@ -1,4 +1,5 @@
-"""Embeddings and rerank: limits, determinism, ordering and retrieval sanity."""
+"""Text embeddings: limits, determinism, ordering and retrieval sanity (rerank and
+multimodal embeddings: test_emulator_retrieval.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from qwen_dashscope.testing import DashScopeEmulator, Reply, count_tokens
+from qwen_dashscope.testing import DashScopeEmulator, Reply
 
-from ._helpers import COMPAT_EMBED_PATH, EMBED_PATH, RERANK_PATH, TEXT_PATH, chat
+from ._helpers import COMPAT_EMBED_PATH, EMBED_PATH, TEXT_PATH, chat
 
 
 def embed_request(
@@ -218,72 +219,3 @@ def test_compat_embeddings_errors(client: httpx.Client) -> None:
     unknown = client.post(COMPAT_EMBED_PATH, json={"model": "nope", "input": "x"})
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "model_not_found"
-
-
-# ---------------------------------------------------------------------------- rerank
-
-
-def rerank_request(query: str, documents: list[Any], **parameters: Any) -> dict[str, Any]:
-    return {
-        "model": parameters.pop("model", "qwen3-rerank"),
-        "input": {"query": query, "documents": documents},
-        "parameters": parameters,
-    }
-
-
-def test_rerank_orders_by_relevance(client: httpx.Client) -> None:
-    documents = [
-        "上海明天有雨。",
-        "Paris is the capital of France.",
-        "杭州今天天气晴朗，适合去西湖。",
-        "杭州的天气预报说明天多云。",
-    ]
-    body = client.post(
-        RERANK_PATH, json=rerank_request("杭州今天天气", documents, return_documents=True)
-    ).json()
-    assert set(body) == {"output", "usage", "request_id"}
-    results = body["output"]["results"]
-    assert [r["index"] for r in results][:2] == [2, 3]
-    assert results[-1]["index"] == 1 and results[-1]["relevance_score"] == 0.0
-    scores = [r["relevance_score"] for r in results]
-    assert scores == sorted(scores, reverse=True)
-    assert all(0.0 <= s <= 1.0 for s in scores)
-    assert all(r["document"] == {"text": documents[r["index"]]} for r in results)
-    expected_tokens = count_tokens("杭州今天天气") * 4 + sum(count_tokens(d) for d in documents)
-    assert body["usage"] == {"total_tokens": expected_tokens}
-
-
-def test_rerank_top_n_and_no_documents(client: httpx.Client) -> None:
-    documents = ["apple pie", "apple", "banana", {"text": "apple tart"}]
-    body = client.post(RERANK_PATH, json=rerank_request("apple", documents, top_n=2)).json()
-    results = body["output"]["results"]
-    assert len(results) == 2 and results[0] == {"index": 1, "relevance_score": 1.0}
-    assert all(set(r) == {"index", "relevance_score"} for r in results)
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (rerank_request("q", []), "[] is too short"),
-        (rerank_request("", ["a"]), "The query field is a required field."),
-        (rerank_request("q", ["a"], top_n=0), "top_n must be a positive integer"),
-        (
-            rerank_request("q", ["a"], model="text-embedding-v4"),
-            "url error, please check url\uff01",
-        ),
-    ],
-)
-def test_rerank_validation(client: httpx.Client, body: Any, message: str) -> None:
-    response = client.post(RERANK_PATH, json=body)
-    assert response.status_code == 400 and response.json()["message"] == message
-
-
-def test_rerank_document_limit() -> None:
-    with DashScopeEmulator(models={"gte-rerank-v2": {"max_batch": 3}}) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        body = rerank_request("q", ["a", "b", "c", "d"], model="gte-rerank-v2")
-        response = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers)
-    assert response.status_code == 400
-    assert response.json()["message"] == (
-        "Value error, batch size is invalid, it should not be larger than 3."
-    )

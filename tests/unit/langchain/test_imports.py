@@ -9,7 +9,12 @@ import langchain_qwen
 
 
 def test_public_surface() -> None:
-    assert langchain_qwen.__all__ == ["ChatQwen", "QwenEmbeddings"]
+    assert langchain_qwen.__all__ == [
+        "ChatQwen",
+        "QwenEmbeddings",
+        "QwenMultimodalEmbeddings",
+        "QwenRerank",
+    ]
     for name in langchain_qwen.__all__:
         assert getattr(langchain_qwen, name).__module__.startswith("langchain_qwen.")
 

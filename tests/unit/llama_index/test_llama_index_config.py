@@ -21,8 +21,11 @@ def test_public_surface() -> None:
     assert llama_index_qwen.__all__ == [
         "DEFAULT_EMBEDDING_MODEL",
         "DEFAULT_MODEL",
+        "DEFAULT_RERANK_MODEL",
         "Qwen",
         "QwenEmbedding",
+        "QwenMultiModalEmbedding",
+        "QwenRerank",
     ]
     assert Qwen.class_name() == "qwen_llm"
     assert QwenEmbedding.class_name() == "qwen_embedding"
