@@ -471,8 +471,8 @@ def _choose_endpoint(
         return "multimodal"
     if caps.known and caps.endpoint in ("embedding", "rerank", "multimodal-embedding"):
         raise InvalidRequestError(
-            f"model {request.model!r} is an {caps.endpoint} model, not a chat model; use e.g. "
-            "qwen-plus",
+            f"model {request.model!r} is a model for {caps.endpoint}, not a chat model; use "
+            "e.g. qwen-plus",
             param="model",
         )
     return "text"
