@@ -191,12 +191,13 @@ class _BaseClient:
         # key never sits in a plain dict in one of this module's frames.
         settings = self.settings
         headers = {
-            "Authorization": "Bearer " + settings.api_key.get_secret_value(),
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             "user-agent": _USER_AGENT,
         }
-        if stream:
+        if settings.api_key is not None:  # None: a self-hosted server without a key
+            headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
+        if stream and settings.protocol == "native":
             headers["X-DashScope-SSE"] = "enable"
         if settings.workspace:
             headers["X-DashScope-WorkSpace"] = settings.workspace
