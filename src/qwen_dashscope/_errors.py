@@ -276,11 +276,26 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
     request_id = body.get("request_id") or body.get("id")
     inner = body.get("error")
     if isinstance(inner, Mapping):  # compatible mode: {"error": {...}, "request_id": ...}
-        code = inner.get("code") or inner.get("type")
-        return _str_or_none(code), _str_or_none(inner.get("message")), _str_or_none(request_id)
-    # native: {"code", "message", "request_id"}; the Python SDK also accepts "msg"
+        code = _named_code(inner)
+        return code, _str_or_none(inner.get("message")), _str_or_none(request_id)
+    if isinstance(inner, str):  # Ollama, llama.cpp: {"error": "..."}
+        return None, inner, _str_or_none(request_id)
+    # native: {"code", "message", "request_id"}; the Python SDK also accepts "msg"; older
+    # vLLM: {"object": "error", "message", "type": "NotFoundError", "code": 404}
     message = body.get("message", body.get("msg"))
-    return _str_or_none(body.get("code")), _str_or_none(message), _str_or_none(request_id)
+    return _named_code(body), _str_or_none(message), _str_or_none(request_id)
+
+
+def _named_code(body: Mapping[str, Any]) -> str | None:
+    """An error's code: a string ``code``, else its ``type`` (self-hosted servers put the
+    HTTP status, a number, in ``code``)."""
+    code = body.get("code")
+    if isinstance(code, str) and code:
+        return code
+    kind = body.get("type")
+    if isinstance(kind, str) and kind:
+        return kind
+    return _str_or_none(code) if code else None
 
 
 def _str_or_none(value: Any) -> str | None:
