@@ -152,6 +152,14 @@ async def test_compatible_mode_sends_the_key_and_thinking_top_level(sync: bool) 
     assert json.loads(sent.content)["enable_thinking"] is True
 
 
+OLD_VLLM_404 = {
+    "object": "error",
+    "message": "The model `x` does not exist.",
+    "type": "NotFoundError",
+    "code": 404,
+}
+
+
 @pytest.mark.parametrize("sync", [True, False])
 @pytest.mark.parametrize(
     ("status", "body", "error", "code"),
@@ -164,14 +172,14 @@ async def test_compatible_mode_sends_the_key_and_thinking_top_level(sync: bool) 
         ),
         (
             401,
-            {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}, "request_id": "r1"},
+            {"error": {"message": "Incorrect key", "code": "invalid_api_key"}, "request_id": "r1"},
             AuthenticationError,
             "invalid_api_key",
         ),
-        (404, {"object": "error", "message": "The model `x` does not exist.", "type": "NotFoundError", "code": 404}, NotFoundError, "NotFoundError"),
+        (404, OLD_VLLM_404, NotFoundError, "NotFoundError"),
         (500, {"error": "qwen3 tool call parsing failed"}, ServerError, None),  # Ollama
     ],
-)  # fmt: skip
+)
 async def test_errors_in_the_openai_envelopes_are_typed(
     sync: bool, status: int, body: dict[str, Any], error: type[Exception], code: str | None
 ) -> None:
