@@ -163,8 +163,13 @@ _TABLE: dict[str, ModelCapabilities] = {
     # see _open_weight_name): Qwen2.5, Qwen3 embedding and reranker, Qwen3-Coder.
     "qwen2.5-": _TEXT(context_window=32_768, max_output=8_192),
     "qwen2.5-vl-": replace(_VL, tools=True),
+    # No service limit on a self-hosted server: batches of 64 keep requests reasonable.
     "qwen3-embedding": ModelCapabilities(
-        context_window=32_768, max_output=0, tools=False, endpoint="embedding"
+        context_window=32_768,
+        max_output=0,
+        tools=False,
+        endpoint="embedding",
+        embedding_batch_size=64,
     ),
     "qwen3-reranker": ModelCapabilities(context_window=32_768, max_output=0, endpoint="rerank"),
 }
