@@ -211,10 +211,14 @@ def test_ids_missing_null_empty_or_repeated_on_later_fragments(later_id: Any) ->
 
 def test_ollama_whole_calls_one_per_chunk() -> None:
     calls = [
-        {"id": "call_k3j9x0ab", "index": i, "type": "function",
-         "function": {"name": "get_weather", "arguments": json.dumps({"city": c})}}
+        {
+            "id": "call_k3j9x0ab",
+            "index": i,
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": json.dumps({"city": c})},
+        }
         for i, c in enumerate(["Paris", "Rome"])
-    ]  # fmt: skip
+    ]
     events = [chunk({"role": "assistant", "content": ""})]
     events += [chunk({"tool_calls": [c]}) for c in calls]
     events += [chunk({}, "tool_calls"), usage_chunk(prompt_tokens=9, completion_tokens=4)]
