@@ -239,7 +239,16 @@ class OpenAIAccumulator:
                 raise TypeError("tool_calls is not a list")
             for position, call in enumerate(calls):
                 delta = self._feed_tool(state, position, call)
-                if delta is not None:
+                if delta is None:
+                    continue
+                last = chunk.tool_calls[-1] if chunk.tool_calls else None
+                if last is not None and last.index == delta.index:
+                    # vLLM sends a call's name and its first arguments as two entries of one
+                    # chunk: one delta per call and chunk, so frameworks see one fragment.
+                    last.id = last.id or delta.id
+                    last.name = last.name or delta.name
+                    last.arguments += delta.arguments
+                else:
                     chunk.tool_calls.append(delta)
         logprobs = choice.get("logprobs")
         if isinstance(logprobs, Mapping) and logprobs.get("content"):

@@ -189,7 +189,9 @@ def test_vllm_hermes_fragments_two_entries_for_one_index_in_a_chunk() -> None:
         ("chatcmpl-tool-b", "g", "{}"),
     ]
     assert result.text == "Let me check. " and result.finish_reason == "tool_calls"
-    assert [t.index for d in deltas for t in d.tool_calls] == [0] * 3 + [1] * 2
+    # One delta per call and chunk: the name entry and the first arguments are merged.
+    assert [t.index for d in deltas for t in d.tool_calls] == [0, 0, 1, 1]
+    assert deltas[1].tool_calls[0].name == "f" and deltas[1].tool_calls[0].arguments == '{"ci'
     firsts = [t for d in deltas for t in d.tool_calls if t.id]
     assert [t.id for t in firsts] == ["chatcmpl-tool-a", "chatcmpl-tool-b"]
 
