@@ -627,9 +627,12 @@ def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool, backend: st
 
 def _tool_choice_for(backend: str, choice: ToolChoice, given: Any) -> ToolChoice:
     """What of ``choice`` a backend takes (research notes §3.4, §3.5, decision 8)."""
-    if backend == "ollama" and choice not in (None, "auto"):
+    if backend == "ollama":
         # [DOC ollama openai-compatibility.mdx] tool_choice is not supported; [CODE] it is not
-        # a field of the request, so it would be silently ignored: say so instead of sending.
+        # a field of the request, so it is never sent ("auto" is what Ollama does anyway), and
+        # a choice that would change the answer is said instead of silently ignored.
+        if choice in (None, "auto"):
+            return None
         warnings.warn(
             f"tool_choice={given!r} is not supported by Ollama (its /v1 ignores tool_choice); "
             "it is not sent and the model chooses whether to call a tool",
