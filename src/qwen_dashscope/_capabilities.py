@@ -50,6 +50,9 @@ class ModelCapabilities:
     embedding_batch_size: int | None = None
     embedding_dimensions: tuple[int, ...] = ()
     known: bool = True
+    think_in_prompt: bool = False
+    """The chat template opens ``<think>`` in the prompt (Qwen3.5+): a server without a
+    reasoning parser shows only the closing ``</think>`` in the content."""
 
     def thinks(self, enable_thinking: bool | None) -> bool:
         """Whether a request with this ``enable_thinking`` value makes the model reason."""
@@ -78,6 +81,7 @@ _QWEN35 = ModelCapabilities(
     thinking_default=True,
     vision=True,
     endpoint="multimodal",
+    think_in_prompt=True,  # [CODE vllm qwen3_reasoning_parser.py docstring]
 )
 _VL = ModelCapabilities(
     context_window=131_072, max_output=8_192, vision=True, endpoint="multimodal", tools=False

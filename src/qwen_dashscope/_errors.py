@@ -199,6 +199,8 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
             "limit_requests",
             "limit_burst_rate",
             "insufficient_quota",
+            "RateLimitError",  # vLLM / SGLang error types
+            "rate_limit_error",
             "CommodityNotPurchased",
             "PrepaidBillOverdue",
             "PostpaidBillOverdue",
@@ -206,7 +208,11 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
         RateLimitError,
         429,
     ),
-    (("InvalidApiKey", "invalid_api_key", "NOT AUTHORIZED"), AuthenticationError, 401),
+    (
+        ("InvalidApiKey", "invalid_api_key", "NOT AUTHORIZED", "authentication_error"),
+        AuthenticationError,
+        401,
+    ),
     (
         (
             "AccessDenied",
@@ -239,6 +245,9 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
             "RequestTimeOut",
             "ModelServingError",
             "ModelUnavailable",
+            "InternalServerError",  # vLLM / SGLang error types, llama.cpp, Ollama
+            "server_error",
+            "api_error",
         ),
         ServerError,
         500,
@@ -286,6 +295,16 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
     return _named_code(body), _str_or_none(message), _str_or_none(request_id)
 
 
+def _envelope_status(body: Any) -> int | None:
+    if not isinstance(body, Mapping):
+        return None
+    inner = body.get("error")
+    code = (inner if isinstance(inner, Mapping) else body).get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
+        return code
+    return None
+
+
 def _named_code(body: Mapping[str, Any]) -> str | None:
     """An error's code: a string ``code``, else its ``type`` (self-hosted servers put the
     HTTP status, a number, in ``code``)."""
@@ -327,6 +346,10 @@ def error_from_body(
     message = message or f"HTTP {status_code}"
     known = classify_code(code)
     status = status_code
+    if status is None or status < 400:
+        # Self-hosted servers put the HTTP status in the envelope's code (an error chunk in a
+        # stream has no status of its own): {"error": {"code": 500, ...}}.
+        status = _envelope_status(body) or status
     if known is not None:
         cls: type[APIError] = known[0]
         if status is None or status < 400:

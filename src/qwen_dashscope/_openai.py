@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ._capabilities import get_model_capabilities
 from ._config import BACKENDS, SELF_HOSTED, Backend
 from ._errors import InvalidRequestError, ProtocolError
 from ._messages import MediaPart, Message, TextPart
@@ -237,12 +238,13 @@ def accumulator(chat: ResolvedChat) -> OpenAIAccumulator:
     """
     self_hosted = chat.backend in SELF_HOSTED
     tools = chat.parameters.get("tools") or ()
+    opens_in_prompt = get_model_capabilities(chat.model).think_in_prompt
     return OpenAIAccumulator(
         tools=tool_schemas(tools),
         recover=self_hosted,
         bare_json=chat.backend == "ollama",
         split_think=self_hosted,
-        thinks=chat.thinks,
+        thinks=chat.thinks and opens_in_prompt,
     )
 
 

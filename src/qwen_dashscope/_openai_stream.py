@@ -8,8 +8,9 @@ of self-hosted servers (research notes §1-§4; decisions in §10 are quoted by 
   ``reasoning`` (vLLM >= 0.11.1, Ollama), one per delta, never both concatenated: vLLM
   0.11-0.15 sends the same text under both keys (decision 1);
 * ``<think>…</think>`` split out of ``content`` for self-hosted backends whose reasoning
-  parser is off, including Qwen3.5's closing-only ``…</think>answer`` when the request thinks
-  and no reasoning field arrived (decision 1);
+  parser is off, including Qwen3.5's closing-only ``…</think>answer`` when a Qwen3.5+ model
+  thinks and no reasoning field arrived (decision 1: the content is held until ``</think>``
+  or the end then, the one case where a stream is not passed on as it comes);
 * tool-call fragments keyed by ``index`` only; ``id`` missing (vLLM), null (SGLang), ``""``
   (DashScope) or repeated; several entries per chunk; whole calls in one chunk (Ollama)
   (decision 6);
@@ -134,7 +135,8 @@ class OpenAIAccumulator:
     ``tools``: the bound tools' ``{name: parameters schema}``; with ``recover`` the tool
     calls a server left as text are recovered (``bare_json``: also an untagged JSON call, as
     older Ollama templates answer). ``split_think``: take ``<think>`` blocks out of the
-    content; ``thinks``: the request thinks (Qwen3.5's closing-only ``</think>`` then applies).
+    content; ``thinks``: a reasoning block whose ``<think>`` was in the prompt is expected
+    (a Qwen3.5+ model that thinks), so content before a ``</think>`` is reasoning.
     """
 
     def __init__(

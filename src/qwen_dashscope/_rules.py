@@ -625,7 +625,9 @@ def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool, backend: st
         )
 
 
-def _tool_choice_for(backend: str, choice: ToolChoice, given: Any) -> ToolChoice:
+def _tool_choice_for(
+    backend: str, choice: ToolChoice, given: Any, names: Sequence[str]
+) -> ToolChoice:
     """What of ``choice`` a backend takes (research notes §3.4, §3.5, decision 8)."""
     if backend == "ollama":
         # [DOC ollama openai-compatibility.mdx] tool_choice is not supported; [CODE] it is not
@@ -640,6 +642,10 @@ def _tool_choice_for(backend: str, choice: ToolChoice, given: Any) -> ToolChoice
             stacklevel=4,
         )
         return None
+    if backend == "llamacpp" and isinstance(choice, Mapping) and len(names) == 1:
+        # [3P langchain-llama-cpp] llama-server turns a named tool_choice into "auto"; with one
+        # bound tool "required" means the same and is honoured (grammar) [INF].
+        return "required"
     return choice
 
 
@@ -672,7 +678,7 @@ def resolve_chat(request: ChatRequest, *, stream: bool, backend: str = "dashscop
 
     names = tool_names(tools) if tools else []
     check_tool_names(names)
-    normalized = _tool_choice_for(backend, normalize_tool_choice(choice, names), choice)
+    normalized = _tool_choice_for(backend, normalize_tool_choice(choice, names), choice, names)
     if names:
         params["tools"] = [dict(tool) for tool in tools]
         if normalized is not None:
