@@ -282,6 +282,7 @@ class ChatQwen(BaseChatModel):
 
     # The transport clients, rebuilt when the connection settings change.
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _backend_of: tuple[tuple[Any, ...], str] | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------------------------- validation
     @model_validator(mode="before")
@@ -429,8 +430,15 @@ class ChatQwen(BaseChatModel):
 
     @property
     def _backend(self) -> str:
-        """The backend these settings resolve to (no key needed)."""
-        return ClientSettings.check(**self._connection()).backend
+        """The backend these settings resolve to (no key needed; remembered per settings, as
+        LangSmith asks for it on every call)."""
+        key = tuple(self._connection().items())
+        cached = self._backend_of
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        backend = ClientSettings.check(**dict(key)).backend
+        self._backend_of = (key, backend)
+        return backend
 
     @property
     def _client(self) -> DashScopeClient:
