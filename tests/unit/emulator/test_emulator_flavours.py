@@ -326,3 +326,12 @@ def test_json_schema_answers_are_constrained(emus: dict[str, DashScopeEmulator])
     for name in FLAVOURS:
         content = chat(emus[name], response_format=fmt)["choices"][0]["message"]["content"]
         assert json.loads(content) == {"n": 1}
+
+
+def test_the_command_line_takes_a_flavour() -> None:
+    from qwen_dashscope.testing.__main__ import build_parser
+
+    assert build_parser().parse_args(["--flavour", "ollama"]).flavour == "ollama"
+    assert build_parser().parse_args([]).flavour == "dashscope"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--flavour", "tgi"])
