@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +34,35 @@ def emulator(_emulator_server: DashScopeEmulator) -> Iterator[DashScopeEmulator]
     _emulator_server.reset()
     yield _emulator_server
     _emulator_server.reset()
+
+
+@pytest.fixture(scope="session")
+def _flavoured_servers() -> Iterator[dict[str, DashScopeEmulator]]:
+    servers: dict[str, DashScopeEmulator] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture
+def flavoured(
+    _flavoured_servers: dict[str, DashScopeEmulator],
+) -> Iterator[Callable[[str], DashScopeEmulator]]:
+    """``flavoured("vllm")``: a running self-hosted flavour of the emulator (one per session,
+    started on first use), with its queue, rules and request log cleared for this test."""
+    used: list[DashScopeEmulator] = []
+
+    def get(name: str) -> DashScopeEmulator:
+        server = _flavoured_servers.get(name)
+        if server is None:
+            server = _flavoured_servers[name] = DashScopeEmulator(flavour=name).start()
+        server.reset()
+        used.append(server)
+        return server
+
+    yield get
+    for server in used:
+        server.reset()
 
 
 @pytest.fixture

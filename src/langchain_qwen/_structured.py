@@ -126,11 +126,12 @@ def structured_runnable(
     """The runnable ``ChatQwen.with_structured_output`` returns."""
     if method not in ("function_calling", "json_mode", "json_schema"):
         raise ValueError(f"method={method!r}: use 'function_calling', 'json_mode' or 'json_schema'")
-    plan = structured_output_plan(llm.model, llm.enable_thinking, method)
+    plan = structured_output_plan(llm.model, llm.enable_thinking, method, backend=llm._backend)
+    ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+    method = cast("StructuredMethod", plan.method)  # llama.cpp: JSON while thinking -> a tool
     bind_kwargs: dict[str, Any] = {}
     if plan.enable_thinking is not None:
         bind_kwargs["enable_thinking"] = plan.enable_thinking
-    ls_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
     parser: OutputParserLike[Any] | Runnable[Any, Any]
     model: Runnable[LanguageModelInput, Any]

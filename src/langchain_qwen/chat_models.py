@@ -1,4 +1,5 @@
-"""``ChatQwen``: Qwen chat models on DashScope's native API, as a LangChain ``BaseChatModel``."""
+"""``ChatQwen``: Qwen chat models as a LangChain ``BaseChatModel``, on DashScope's native API,
+its compatible mode, or a self-hosted OpenAI-compatible server (vLLM, SGLang, Ollama...)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,20 @@ class ChatQwen(BaseChatModel):
             llm.get_num_tokens_from_messages([HumanMessage("你好")])
             await llm.aget_num_tokens_from_messages([HumanMessage("你好")])
 
+    Self-hosted Qwen (vLLM, SGLang, Ollama, llama.cpp) and DashScope's compatible mode:
+        .. code-block:: python
+
+            # vllm serve Qwen/Qwen3-8B --reasoning-parser qwen3 --enable-auto-tool-choice \
+            #     --tool-call-parser hermes
+            local = ChatQwen(model="Qwen/Qwen3-8B", base_url="http://localhost:8000/v1")
+            ollama = ChatQwen(model="qwen3:8b", base_url="http://localhost:11434/v1")
+            compat = ChatQwen(model="qwen-plus", region="singapore", protocol="openai")
+
+        The same thinking switch, reasoning, tools, structured output and usage: the
+        ``backend`` (inferred from ``base_url``, or set) says where the server reads them.
+        Tool calls a server's parser left as text are recovered
+        (``response_metadata["tool_calls_recovered"]``).
+
     Images:
         .. code-block:: python
 
@@ -209,6 +224,16 @@ class ChatQwen(BaseChatModel):
     ``finance``. API keys only work in the region they were created in."""
     workspace: str | None = None
     """Model Studio workspace id (sent as ``X-DashScope-WorkSpace``)."""
+    protocol: str | None = None
+    """``"native"`` (DashScope's ``/api/v1``) or ``"openai"`` (``/chat/completions``: DashScope's
+    ``/compatible-mode/v1`` or a self-hosted ``/v1``). None: inferred from ``base_url`` (any
+    ``…/v1`` but DashScope's native ``…/api/v1`` is the OpenAI protocol)."""
+    backend: str | None = None
+    """The server behind an OpenAI-protocol URL: ``"dashscope"``, ``"vllm"``, ``"sglang"``,
+    ``"ollama"``, ``"llamacpp"``, ``"openai"`` (a generic OpenAI-compatible server), or
+    ``"auto"`` (ask the server once). None: inferred from the URL (DashScope hosts; port 11434
+    Ollama, 30000 SGLang; otherwise vLLM). It decides where the thinking switch and reasoning
+    go and which DashScope-only rules and features apply."""
 
     # The generation parameters (qwen_dashscope.GENERATION_PARAMETERS; a test checks the list).
     temperature: float | None = None
@@ -265,6 +290,7 @@ class ChatQwen(BaseChatModel):
 
     # The transport clients, rebuilt when the connection settings change.
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _backend_of: tuple[tuple[Any, ...], str] | None = PrivateAttr(default=None)
 
     # ---------------------------------------------------------------------- validation
     @model_validator(mode="before")
@@ -312,8 +338,8 @@ class ChatQwen(BaseChatModel):
                     f"model_kwargs[{key!r}] duplicates the {name!r} field; pass "
                     f"ChatQwen({name}=...) instead"
                 )
-        validate_parameters(self._default_parameters)
-        ClientSettings.check(**self._connection())
+        settings = ClientSettings.check(**self._connection())
+        validate_parameters(self._default_parameters, backend=settings.backend)
         check_thinking(self.model, self.enable_thinking)
         return self
 
@@ -351,7 +377,7 @@ class ChatQwen(BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         ls_params = LangSmithParams(
-            ls_provider="dashscope",
+            ls_provider=self._backend,
             ls_model_name=str(kwargs.get("model", self.model)),
             ls_model_type="chat",
         )
@@ -379,13 +405,26 @@ class ChatQwen(BaseChatModel):
             image_url_inputs=caps.vision,
             reasoning_output=caps.thinking != "none",
             tool_calling=caps.tools,
-            tool_choice=caps.tools and caps.thinking != "always",
+            # Ollama ignores tool_choice [DOC openai-compatibility.mdx]
+            tool_choice=caps.tools and caps.thinking != "always" and self._backend != "ollama",
             tool_call_streaming=caps.tools,
         )
 
     # ---------------------------------------------------------------------- clients
     def _connection(self) -> dict[str, Any]:
         return connection_options(self)
+
+    @property
+    def _backend(self) -> str:
+        """The backend these settings resolve to (no key needed; remembered per settings, as
+        LangSmith asks for it on every call)."""
+        key = tuple(self._connection().items())
+        cached = self._backend_of
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        backend = ClientSettings.check(**dict(key)).backend
+        self._backend_of = (key, backend)
+        return backend
 
     @property
     def _client(self) -> DashScopeClient:
@@ -571,7 +610,13 @@ class ChatQwen(BaseChatModel):
         # The rules every call applies, checked now: a bad binding fails here, not later.
         call = {k: v for k, v in kwargs.items() if k not in _ADAPTER_KWARGS}
         model = str(call.pop("model", None) or self.model)
-        check_tool_binding(model, {**self._default_parameters, **call}, formatted, tool_choice)
+        check_tool_binding(
+            model,
+            {**self._default_parameters, **call},
+            formatted,
+            tool_choice,
+            backend=self._backend,
+        )
         choice = normalize_tool_choice(tool_choice, [t["function"]["name"] for t in formatted])
         if choice is not None:
             kwargs["tool_choice"] = choice  # DashScope's spelling (calls normalize it again)
@@ -604,8 +649,11 @@ class ChatQwen(BaseChatModel):
           and the schema is added.
         * ``"json_schema"``: ``response_format={"type": "json_schema", ...}`` with the schema.
 
-        JSON modes do not work while thinking: a hybrid model gets ``enable_thinking=False``
-        for this runnable, a model that always thinks raises ``ValueError``. The decision is
+        JSON modes do not work while thinking on DashScope: a hybrid model gets
+        ``enable_thinking=False`` for this runnable, a model that always thinks raises
+        ``ValueError``. Self-hosted servers differ (vLLM and SGLang constrain after the
+        reasoning, so thinking stays; Ollama ignores ``tool_choice``, so the tool is offered
+        rather than forced: prefer ``method="json_schema"`` there). The decision is
         ``qwen_dashscope.structured_output_plan``, which LlamaIndex's ``Qwen`` follows too.
         """
         if kwargs:

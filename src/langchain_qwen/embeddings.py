@@ -1,4 +1,5 @@
-"""``QwenEmbeddings``: DashScope text embeddings (text-embedding-v1...v4) for LangChain."""
+"""``QwenEmbeddings``: DashScope text embeddings (text-embedding-v1...v4) for LangChain, and
+Qwen3-Embedding on self-hosted OpenAI-compatible servers (``/v1/embeddings``)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,14 @@ class QwenEmbeddings(BaseModel, Embeddings):
 
             vectors = await embeddings.aembed_documents(texts)   # batches run concurrently
 
+    Self-hosted (vLLM, Ollama serving Qwen3-Embedding):
+        .. code-block:: python
+
+            # vllm serve Qwen/Qwen3-Embedding-0.6B --runner pooling
+            local = QwenEmbeddings(model="Qwen/Qwen3-Embedding-0.6B",
+                                   base_url="http://localhost:8000/v1",
+                                   instruct="Given a web search query, retrieve passages")
+
     Batches are split to the model's limit (10 texts for v3/v4, 25 for v1/v2) and the
     vectors come back in input order; a ``batch_size`` above the limit is an error (the
     service would refuse it), never silently lowered. Errors are the typed ``qwen_dashscope``
@@ -97,6 +106,14 @@ class QwenEmbeddings(BaseModel, Embeddings):
     """Deployment region (``beijing`` default, ``singapore``, ``us``, ...)."""
     workspace: str | None = None
     """Model Studio workspace id."""
+    protocol: str | None = None
+    """``"native"`` or ``"openai"`` (``/embeddings``); None: inferred from ``base_url``."""
+    backend: str | None = None
+    """``"dashscope"``, ``"vllm"``, ``"sglang"``, ``"ollama"``, ``"llamacpp"``, ``"openai"`` or
+    ``"auto"``; None: inferred from ``base_url`` (as for ``ChatQwen``)."""
+    instruct: str | None = None
+    """Task instruction for queries (``embed_query``): DashScope v4's ``instruct``; on the
+    OpenAI protocol Qwen3-Embedding's ``Instruct: …\nQuery:`` prefix."""
     batch_size: int | None = None
     """Texts per request (None: the model's limit)."""
     max_concurrency: int = 4
@@ -178,6 +195,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
             model=self.model,
             text_type="query" if text_type == "query" else "document",
             dimension=self.dimensions,
+            instruct=self.instruct if text_type == "query" else None,
             batch_size=self.batch_size,
         )
         return result.vectors
@@ -190,6 +208,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
             model=self.model,
             text_type="query" if text_type == "query" else "document",
             dimension=self.dimensions,
+            instruct=self.instruct if text_type == "query" else None,
             batch_size=self.batch_size,
         )
         return result.vectors

@@ -96,13 +96,25 @@ class TransportMixin:
         timeout: Any
         max_retries: int
         default_headers: dict[str, str] | None
+        protocol: str | None
+        backend: str | None
 
     def _connection(self) -> dict[str, Any]:
         return connection_options(self)
 
-    def _check_connection(self) -> None:
-        """Fail at construction on a missing key, bad region, base URL, timeout or retries."""
-        ClientSettings.resolve(**self._connection(), warn=False)
+    def _check_connection(self) -> ClientSettings:
+        """Fail at construction on a missing key (DashScope backends only), bad region, base
+        URL, protocol, backend, timeout or retries. A DashScope key left unset is taken from
+        DASHSCOPE_API_KEY now, as before; self-hosted servers need none."""
+        settings = ClientSettings.resolve(**self._connection(), warn=False)
+        if self.api_key is None and settings.api_key is not None and not settings.self_hosted:
+            self.api_key = settings.api_key
+        return settings
+
+    @property
+    def _backend(self) -> str:
+        """The backend these settings resolve to (no key needed)."""
+        return ClientSettings.check(**self._connection()).backend
 
     def _client_extra(self) -> dict[str, Any]:
         return {}

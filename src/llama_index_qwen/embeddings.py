@@ -23,7 +23,6 @@ from qwen_dashscope import (
     check_field,
     get_model_capabilities,
     reject_booleans,
-    resolve_api_key,
 )
 
 from ._settings import TransportMixin, sort_keywords, take_aliases
@@ -59,6 +58,14 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         vector = await embed_model.aget_query_embedding("...")               # real async
         ```
 
+    Self-hosted Qwen3-Embedding (vLLM, Ollama):
+        ```python
+        # vllm serve Qwen/Qwen3-Embedding-0.6B --runner pooling
+        embed_model = QwenEmbedding("Qwen/Qwen3-Embedding-0.6B", base_url="http://localhost:8000/v1",
+                                    instruct="Given a web search query, retrieve passages")
+        ```
+        ``instruct`` becomes Qwen3-Embedding's ``Instruct: …\nQuery:`` prefix of queries.
+
     RAG:
         ```python
         from llama_index.core import Settings, VectorStoreIndex
@@ -86,7 +93,9 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         description="Vector size (DashScope 'dimension'; v4: 2048 ... 64, default 1024).",
     )
     instruct: str | None = Field(
-        default=None, description="Task instruction sent with queries (v4 'instruct')."
+        default=None,
+        description="Task instruction sent with queries (v4 'instruct'; on the OpenAI "
+        "protocol Qwen3-Embedding's 'Instruct: ...\\nQuery:' prefix).",
     )
     api_key: SecretStr | None = Field(
         default=None,
@@ -97,6 +106,15 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
     base_url: str | None = Field(default=None, description="Native API base URL.")
     region: str | None = Field(default=None, description="Deployment region, or use base_url.")
     workspace: str | None = Field(default=None, description="Model Studio workspace id.")
+    protocol: str | None = Field(
+        default=None,
+        description="'native' or 'openai' (/embeddings); None: inferred from base_url.",
+    )
+    backend: str | None = Field(
+        default=None,
+        description="'dashscope', 'vllm', 'sglang', 'ollama', 'llamacpp', 'openai' or 'auto'; "
+        "None: inferred from base_url (as for Qwen).",
+    )
     timeout: Any = Field(
         default=None,
         description="Seconds (connect/read), (connect, read), an httpx.Timeout or a Timeouts.",
@@ -149,7 +167,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         super().__init__(
             model_name=model_name,
-            api_key=SecretStr(resolve_api_key(raw_key)),
+            api_key=None if raw_key is None else SecretStr(raw_key),
             embed_batch_size=embed_batch_size,
             **kwargs,
         )

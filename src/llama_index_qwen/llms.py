@@ -1,4 +1,5 @@
-"""``Qwen``: a LlamaIndex ``FunctionCallingLLM`` on the native DashScope protocol."""
+"""``Qwen``: a LlamaIndex ``FunctionCallingLLM`` on DashScope (native or compatible mode) and
+self-hosted OpenAI-compatible Qwen servers."""
 
 from __future__ import annotations
 
@@ -43,7 +44,6 @@ from qwen_dashscope import (
     get_model_capabilities,
     reject_booleans,
     reject_credentials,
-    resolve_api_key,
     structured_output_plan,
     suggest_models,
     validate_parameters,
@@ -74,7 +74,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "qwen-plus"
 _STRUCTURED = "_qwen_structured_output"
 """A private ``llm_kwargs`` marker: this tool call is a structured-output program's."""
-_warned_unknown: set[str] = set()
 
 
 class Qwen(TransportMixin, FunctionCallingLLM):
@@ -150,6 +149,18 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         instance is not changed); on always-thinking models (QwQ, ``*-thinking-*``) it is sent
         with ``tool_choice="auto"`` and the model may answer in text instead.
 
+    Self-hosted Qwen and DashScope's compatible mode:
+        ```python
+        # vllm serve Qwen/Qwen3-8B --reasoning-parser qwen3 --enable-auto-tool-choice \
+        #     --tool-call-parser hermes
+        llm = Qwen(model="Qwen/Qwen3-8B", base_url="http://localhost:8000/v1")
+        llm = Qwen(model="qwen3:8b", base_url="http://localhost:11434/v1")   # Ollama
+        llm = Qwen(model="qwen-plus", region="singapore", protocol="openai")  # compatible mode
+        ```
+        No key is needed for a self-hosted server (``api_key="EMPTY"`` works too). Reasoning,
+        the thinking switch, tools and usage behave as on DashScope; tool calls a server left
+        as text are recovered (``additional_kwargs["tool_calls_recovered"]``).
+
     Images (vision models such as ``qwen3-vl-plus``, ``qwen-vl-max``, ``qwen3.5-plus``):
         ```python
         from llama_index.core.llms import ChatMessage, ImageBlock, TextBlock
@@ -209,6 +220,18 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     )
     workspace: str | None = Field(
         default=None, description="Model Studio workspace id (X-DashScope-WorkSpace)."
+    )
+    protocol: str | None = Field(
+        default=None,
+        description="'native' (DashScope's /api/v1) or 'openai' (/chat/completions: DashScope's "
+        "/compatible-mode/v1 or a self-hosted /v1); None: inferred from base_url.",
+    )
+    backend: str | None = Field(
+        default=None,
+        description="The server: 'dashscope', 'vllm', 'sglang', 'ollama', 'llamacpp', 'openai' "
+        "(generic) or 'auto' (ask it once); None: inferred from base_url (DashScope hosts, "
+        "port 11434 Ollama, 30000 SGLang, else vLLM). Decides where the thinking switch and "
+        "reasoning go and which DashScope-only rules apply.",
     )
     # The generation parameters (qwen_dashscope.GENERATION_PARAMETERS; a test checks the list).
     temperature: float | None = Field(
@@ -282,6 +305,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     )
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _warned_model: str | None = PrivateAttr(default=None)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
 
@@ -321,10 +345,12 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         kwargs["additional_kwargs"] = extra
         raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         super().__init__(
-            model=model or DEFAULT_MODEL, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs
+            model=model or DEFAULT_MODEL,
+            api_key=None if raw_key is None else SecretStr(raw_key),
+            **kwargs,
         )
-        self._check_connection()
-        validate_parameters(self._parameters())
+        settings = self._check_connection()
+        validate_parameters(self._parameters(), backend=settings.backend)
         check_thinking(self.model, self.enable_thinking)
         self._http_client = http_client
         self._async_http_client = async_http_client
@@ -341,8 +367,8 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         caps = get_model_capabilities(self.model)
-        if not caps.known and self.model not in _warned_unknown:
-            _warned_unknown.add(self.model)
+        if not caps.known and self._warned_model != self.model:
+            self._warned_model = self.model  # once per instance and model
             hint = suggest_models(self.model)
             warnings.warn(
                 f"Qwen: {self.model!r} is not in the model table, so its metadata "
@@ -524,7 +550,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             # Structured output: the core decides whether the schema's tool can be forced.
             model = str(kwargs.get("model") or self.model)
             plan = structured_output_plan(
-                model, kwargs.get("enable_thinking", self.enable_thinking), "function_calling"
+                model,
+                kwargs.get("enable_thinking", self.enable_thinking),
+                "function_calling",
+                backend=self._backend,
             )
             tool_required = plan.force_tool
             tool_choice = tool_choice if plan.force_tool else "auto"

@@ -263,6 +263,20 @@ class StreamAccumulator:
             return None
         return delta
 
+    def end(self) -> list[GenerationChunk]:
+        """Chunks held back until the stream ends: none (every native event is final as it
+        comes); the OpenAI-protocol reader holds its last ones)."""
+        return []
+
+    def complete(self, body: Mapping[str, Any]) -> GenerationResult:
+        """A complete answer from a non-streaming body (the parsed JSON)."""
+        self.feed(body)
+        result = self.result()
+        if result.finish_reason is None:  # never hand out an empty or cut-off answer as complete
+            raise malformed(body, self.request_id, "an answer without a finish_reason")
+        result.raw = dict(body)
+        return result
+
     def result(self) -> GenerationResult:
         """Everything received so far as one result (choice 0 first)."""
         results = [

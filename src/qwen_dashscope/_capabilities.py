@@ -83,6 +83,9 @@ class ModelCapabilities:
     """Multimodal embedding: ``parameter`` = ``enable_fusion`` fuses all contents into one
     vector (qwen3-vl-embedding); ``object`` = an item holding several modalities is one fused
     vector (the tongyi-embedding-vision-*-2026-03-06 snapshots)."""
+    think_in_prompt: bool = False
+    """The chat template opens ``<think>`` in the prompt (Qwen3.5+): a server without a
+    reasoning parser shows only the closing ``</think>`` in the content."""
 
     def thinks(self, enable_thinking: bool | None) -> bool:
         """Whether a request with this ``enable_thinking`` value makes the model reason."""
@@ -111,6 +114,7 @@ _QWEN35 = ModelCapabilities(
     thinking_default=True,
     vision=True,
     endpoint="multimodal",
+    think_in_prompt=True,  # [CODE vllm qwen3_reasoning_parser.py docstring]
 )
 _VL = ModelCapabilities(
     context_window=131_072, max_output=8_192, vision=True, endpoint="multimodal", tools=False
@@ -277,6 +281,19 @@ _TABLE: dict[str, ModelCapabilities] = {
         max_videos=1,
         max_multi_images=None,
     ),
+    # Open weights served by vLLM / SGLang / Ollama / llama.cpp (names are normalized first,
+    # see _open_weight_name): Qwen2.5, Qwen3 embedding and reranker, Qwen3-Coder.
+    "qwen2.5-": _TEXT(context_window=32_768, max_output=8_192),
+    "qwen2.5-vl-": replace(_VL, tools=True),
+    # No service limit on a self-hosted server: batches of 64 keep requests reasonable.
+    "qwen3-embedding": ModelCapabilities(
+        context_window=32_768,
+        max_output=0,
+        tools=False,
+        endpoint="embedding",
+        embedding_batch_size=64,
+    ),
+    "qwen3-reranker": ModelCapabilities(context_window=32_768, max_output=0, endpoint="rerank"),
 }
 # Families whose size part varies (qwen3-235b-a22b-thinking-2507, qwen3-4b-thinking-2507,
 # qwen3-next-80b-a3b-thinking, qwen3-vl-235b-a22b-thinking...), so new sizes follow. The
@@ -303,6 +320,15 @@ _FAMILIES: tuple[tuple[re.Pattern[str], ModelCapabilities], ...] = (
         re.compile(r"^qwen3(\.\d+)?-[\w.-]*-instruct(-\d+)?$"),
         _TEXT(context_window=131_072, max_output=32_768),
     ),
+    # Qwen3.5 / 3.6 open weights (Qwen/Qwen3.5-27B, qwen3.5:35b-a3b): natively multimodal
+    # hybrids that think by default, like the hosted qwen3.5-plus.
+    (
+        re.compile(r"^qwen3\.\d+(-\d+(\.\d+)?b)(-a\d+(\.\d+)?b)?$"),
+        replace(_QWEN35, context_window=262_144),
+    ),
+    # Ollama's untagged names (qwen3, qwen3:latest) and QwQ.
+    (re.compile(r"^qwen3$"), _QWEN3_OPEN),
+    (re.compile(r"^qwen3\.\d+$"), replace(_QWEN35, context_window=262_144)),
 )
 # A plain "qwen3-" prefix must not capture the families above that have their own rows.
 _PREFIXES = sorted(_TABLE, key=len, reverse=True)
@@ -371,11 +397,45 @@ def register_model(name: str, capabilities: ModelCapabilities) -> None:
     _OVERRIDES[name] = capabilities
 
 
+# Open-weight spellings: a hub namespace (Qwen/, unsloth/), an Ollama or GGUF tag (:8b,
+# :Q4_K_M), a quantization or format suffix (-FP8, -AWQ, -GPTQ-Int4, -GGUF, -MLX-4bit).
+_NAMESPACE = re.compile(r"^[\w.-]+/")
+_QUANT = re.compile(
+    r"(-(fp8|fp16|bf16|awq|gguf|mlx(-\d+bit)?|gptq(-int\d)?|int\d|w\d+a\d+|dynamic|\d+bit))+$"
+)
+_OLLAMA_TAG = re.compile(r":([\w.-]+)$")
+_GGUF_QUANT = re.compile(r"^(q\d\w*|iq\d\w*|f16|f32|bf16|latest)$")
+
+
+def _open_weight_name(name: str) -> str:
+    """``Qwen/Qwen3-8B-FP8`` -> ``qwen3-8b``; ``qwen3:8b`` -> ``qwen3-8b``;
+    ``unsloth/Qwen3-8B-GGUF:Q4_K_M`` -> ``qwen3-8b``; ``qwen3:latest`` -> ``qwen3``."""
+    name = _NAMESPACE.sub("", name.lower())
+    tag = _OLLAMA_TAG.search(name)
+    if tag:
+        name = name[: tag.start()]
+        value = tag.group(1)
+        if not _GGUF_QUANT.match(value):
+            # Ollama size tags, possibly with a quantization: 8b, 30b-a3b-q4_K_M, 8b-fp16
+            value = re.sub(r"-(q\d\w*|iq\d\w*|fp16|bf16|f16)$", "", value)
+            name = f"{name}-{value}"
+    return _QUANT.sub("", name)
+
+
 def get_model_capabilities(model: str) -> ModelCapabilities:
-    """Capabilities for ``model``; unknown names get :data:`DEFAULT_CAPABILITIES`."""
+    """Capabilities for ``model``; unknown names get :data:`DEFAULT_CAPABILITIES`.
+
+    DashScope names, and open-weight names as self-hosted servers spell them
+    (``Qwen/Qwen3-8B``, ``qwen3:8b``, ``Qwen/Qwen3.5-27B``, ``Qwen/Qwen3-Embedding-8B``...),
+    resolve from the same table by family; :func:`register_model` overrides an exact name.
+    """
     if model in _OVERRIDES:
         return _OVERRIDES[model]
     name = model.lower()
+    if "/" in name or ":" in name or _QUANT.search(name):
+        name = _open_weight_name(model)
+        if name in _OVERRIDES:
+            return _OVERRIDES[name]
     for candidate in (name, _SNAPSHOT.sub("", name)):
         if candidate in _TABLE:
             return _TABLE[candidate]

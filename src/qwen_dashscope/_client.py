@@ -1,10 +1,11 @@
 """Sync and async DashScope clients: the I/O around the pure core, as two thin twins.
 
-Everything that decides is elsewhere and pure: the rules (``_rules``), the native protocol's
-bodies and answers (``_native``), stream accumulation (``_accumulator``), SSE decoding
-(``_sse``), retry policy (``_retry``), error mapping (``_errors``). The twins here send, read,
-sleep and close. Their bodies differ only in ``await`` / ``async`` spellings, which a parity
-test checks method by method.
+Everything that decides is elsewhere and pure: the rules (``_rules``), the two protocols'
+bodies and answers (``_native``; ``_openai`` for DashScope's compatible mode and self-hosted
+servers, chosen by ``ClientSettings.protocol``), stream accumulation (``_accumulator``,
+``_openai_stream``), SSE decoding (``_sse``), retry policy (``_retry``), error mapping
+(``_errors``). The twins here send, read, sleep and close. Their bodies differ only in
+``await`` / ``async`` spellings, which a parity test checks method by method.
 
 Each call has one retry loop. A non-streaming call is retried until its whole body has been
 read and parsed; a stream until its first event has been read and parsed, never after (the
@@ -25,6 +26,7 @@ from typing import Any, Literal
 
 import httpx
 
+from . import _native, _openai
 from ._accumulator import StreamAccumulator
 from ._capabilities import Endpoint
 from ._config import Timeouts
@@ -33,6 +35,7 @@ from ._errors import (
     APIError,
     APITimeoutError,
     DashScopeError,
+    InvalidRequestError,
     ProtocolError,
     error_from_body,
     explain_unknown_model,
@@ -45,13 +48,12 @@ from ._native import (
     WireRequest,
     embedding_body,
     embedding_result,
-    generation_result,
     parse_model,
-    render_chat,
     tokenize_body,
     tokenize_chat_body,
     tokenize_result,
 )
+from ._openai_stream import DONE, OpenAIAccumulator
 from ._pools import parsed_url, shared_async_http_client, shared_http_client
 from ._retrieval import (
     DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
@@ -63,7 +65,7 @@ from ._retrieval import (
     rerank_plan,
 )
 from ._retry import MAX_RETRY_AFTER, backoff, retry_after, should_retry_error
-from ._rules import embedding_batches, resolve_chat
+from ._rules import check_embedding_dimension, embedding_batches, resolve_chat
 from ._settings import ClientSettings
 from ._sse import SSEDecoder
 from ._types import EmbeddingResult, GenerationChunk, GenerationResult, RerankResult, TokenizeResult
@@ -83,6 +85,8 @@ DEFAULT_EMBEDDING_MODEL = "text-embedding-v4"
 DEFAULT_RERANK_MODEL = "qwen3-rerank"
 MAX_BODY_BYTES = 256 * 1024 * 1024
 """The largest non-streaming answer read (DashScope answers are far smaller)."""
+_Reader = StreamAccumulator | OpenAIAccumulator
+"""What reads one chat's answer: the native protocol's, or the OpenAI protocol's."""
 _USER_AGENT = (
     f"qwen-dashscope/{__version__}; python/{platform.python_version()}; httpx/{httpx.__version__}"
 )
@@ -199,12 +203,13 @@ class _BaseClient:
         # key never sits in a plain dict in one of this module's frames.
         settings = self.settings
         headers = {
-            "Authorization": "Bearer " + settings.api_key.get_secret_value(),
             "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             "user-agent": _USER_AGENT,
         }
-        if stream:
+        if settings.api_key is not None:  # None: a self-hosted server without a key
+            headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
+        if stream and settings.protocol == "native":
             headers["X-DashScope-SSE"] = "enable"
         if settings.workspace:
             headers["X-DashScope-WorkSpace"] = settings.workspace
@@ -212,7 +217,107 @@ class _BaseClient:
         return headers
 
     def _url(self, path: str) -> httpx.URL:
+        if path.startswith(("http://", "https://")):  # a native endpoint of compatible mode
+            return parsed_url(path)
         return parsed_url(self.settings.base_url + path)
+
+    def _native_base(self, feature: str) -> str:
+        """The native API base (``.../api/v1``) for a native-only endpoint (tokenizer, rerank,
+        multimodal embeddings): the base URL itself, the native base of a compatible-mode URL
+        (the same key and region serve both), or none: a self-hosted server does not have it."""
+        settings = self.settings
+        if settings.protocol == "native":
+            return settings.base_url
+        if settings.backend == "dashscope" and settings.base_url.endswith("/compatible-mode/v1"):
+            return settings.base_url[: -len("/compatible-mode/v1")] + "/api/v1"
+        raise InvalidRequestError(
+            f"{feature} is a DashScope service endpoint; the {settings.backend} server at "
+            f"{settings.base_url} does not have it",
+            param="backend",
+        )
+
+    def _native_path(self, path: str, feature: str) -> str:
+        """``path`` of a native-only endpoint, as the transport sends it (relative to the base
+        URL, or absolute under the native base of a compatible-mode URL)."""
+        base = self._native_base(feature)
+        return path if base == self.settings.base_url else base + path
+
+    def _prepare(self, request: ChatRequest, *, stream: bool) -> tuple[WireRequest, _Reader]:
+        """The wire request of a chat, and the reader of its answer, in the settings'
+        protocol (pure: every rule of the backend applied, nothing sent)."""
+        settings = self.settings
+        chat = resolve_chat(request, stream=stream, backend=settings.backend)
+        if settings.protocol == "openai":
+            return _openai.render_chat(chat, backend=settings.backend), _openai.accumulator(chat)
+        wire = _native.render_chat(chat)
+        return wire, StreamAccumulator(incremental=wire.incremental)
+
+    def _embedding_requests(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        text_type: str | None,
+        dimension: int | None,
+        output_type: str | None,
+        instruct: str | None,
+        batch_size: int | None,
+    ) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+        """The path and the ``(offset, body)`` of every batch of an embedding call."""
+        batches = embedding_batches(texts, model, batch_size)
+        if self.settings.protocol == "native":
+            bodies = [
+                (
+                    offset,
+                    embedding_body(
+                        model,
+                        batch,
+                        text_type=text_type,
+                        dimension=dimension,
+                        output_type=output_type,
+                        instruct=instruct,
+                    ),
+                )
+                for offset, batch in batches
+            ]
+            return EMBEDDING_PATH, bodies
+        if output_type not in (None, "dense"):
+            raise InvalidRequestError(
+                f"output_type={output_type!r}: sparse vectors come only from DashScope's native "
+                "embedding API; the OpenAI /embeddings endpoint returns dense vectors",
+                param="output_type",
+            )
+        if instruct is not None and self.settings.backend == "dashscope":
+            raise InvalidRequestError(
+                "instruct is a parameter of DashScope's native embedding API; compatible mode "
+                "does not take it (use the native base URL, or leave it unset)",
+                param="instruct",
+            )
+        size = check_embedding_dimension(model, dimension)
+        # text_type has no OpenAI field; Qwen3-Embedding takes the query's task in the text.
+        bodies = [
+            (
+                offset,
+                _openai.embedding_body(
+                    model,
+                    [_openai.query_instruction(instruct, t) for t in batch] if instruct else batch,
+                    dimensions=size,
+                ),
+            )
+            for offset, batch in batches
+        ]
+        return _openai.EMBEDDINGS_PATH, bodies
+
+    def _embedding_result(
+        self, responses: Sequence[tuple[int, Any, str | None]], expected: int, dimension: int | None
+    ) -> EmbeddingResult:
+        if self.settings.protocol == "native":
+            parsed = [
+                (offset, parse_model("EmbeddingResponse", raw, request_id))
+                for offset, raw, request_id in responses
+            ]
+            return embedding_result(parsed, expected)
+        return _openai.embedding_result(responses, expected, dimensions=dimension)
 
     def _error(self, status: int | None, body: Any, headers: Mapping[str, str]) -> APIError:
         error = error_from_body(
@@ -271,8 +376,11 @@ class _BaseClient:
         if (
             isinstance(body, dict)
             and "output" not in body
-            and (body.get("code") or isinstance(body.get("error"), Mapping))
+            and "choices" not in body
+            and (body.get("code") or body.get("error"))
         ):
+            # Native {"code", "message"}; OpenAI {"error": {...}}; Ollama and llama.cpp
+            # {"error": "..."}; older vLLM {"object": "error", "message", "code": 400}.
             raise self._error(200, body, {"x-request-id": request_id or ""})
         return body
 
@@ -282,6 +390,8 @@ class _BaseClient:
             # [CAP §5.7] errors after SSE is negotiated: HTTP 200 + one event:error frame;
             # without :HTTP_STATUS the code decides the class.
             raise self._error(status, data, {"x-request-id": request_id or ""})
+        if data == "[DONE]":  # the OpenAI protocol's end of stream
+            return DONE
         body = self._json(data, request_id)
         if not isinstance(body, dict):
             raise ProtocolError(
@@ -290,15 +400,11 @@ class _BaseClient:
         return body
 
     @staticmethod
-    def _unfinished(accumulator: StreamAccumulator) -> APIConnectionError:
+    def _unfinished(accumulator: _Reader) -> APIConnectionError:
         return APIConnectionError(
             "the stream ended before the model finished (no final finish_reason)",
             request_id=accumulator.request_id,
         )
-
-
-def _prepare(request: ChatRequest, *, stream: bool) -> WireRequest:
-    return render_chat(resolve_chat(request, stream=stream))
 
 
 class DashScopeClient(_BaseClient):
@@ -463,7 +569,7 @@ class DashScopeClient(_BaseClient):
 
     # -- generation -----------------------------------------------------------------------
     def _chunks(
-        self, wire: WireRequest, accumulator: StreamAccumulator
+        self, wire: WireRequest, accumulator: _Reader
     ) -> Generator[GenerationChunk, None, None]:
         events = self._events(wire)
         try:
@@ -471,21 +577,21 @@ class DashScopeClient(_BaseClient):
                 yield from accumulator.feed(event)
         finally:
             events.close()
+        yield from accumulator.end()  # what a reader holds until the stream ends
         if not accumulator.finished:
             raise self._unfinished(accumulator)
 
     def chat_stream(self, request: ChatRequest) -> Generator[GenerationChunk, None, None]:
         """Stream a chat as delta chunks (validated now; ``close()`` closes the connection)."""
-        wire = _prepare(request, stream=True)
-        return self._chunks(wire, StreamAccumulator(incremental=wire.incremental))
+        wire, accumulator = self._prepare(request, stream=True)
+        return self._chunks(wire, accumulator)
 
     def chat(self, request: ChatRequest) -> GenerationResult:
         """One complete answer; a model that only answers streamed requests is streamed."""
-        wire = _prepare(request, stream=False)
+        wire, accumulator = self._prepare(request, stream=False)
         if not wire.stream:
             body, _ = self._request_json(wire.path, wire.body)
-            return generation_result(body)
-        accumulator = StreamAccumulator(incremental=wire.incremental)
+            return accumulator.complete(body)
         for _ in self._chunks(wire, accumulator):
             pass
         return accumulator.result()
@@ -524,26 +630,24 @@ class DashScopeClient(_BaseClient):
         instruct: str | None = None,
         batch_size: int | None = None,
     ) -> EmbeddingResult:
-        """Embed ``texts``, split into batches within the model's limit, in input order."""
-        bodies = [
-            (
-                offset,
-                embedding_body(
-                    model,
-                    batch,
-                    text_type=text_type,
-                    dimension=dimension,
-                    output_type=output_type,
-                    instruct=instruct,
-                ),
-            )
-            for offset, batch in embedding_batches(texts, model, batch_size)
-        ]
+        """Embed ``texts``, split into batches within the model's limit, in input order.
+
+        On the OpenAI protocol ``text_type`` has no field, ``instruct`` prefixes the texts in
+        Qwen3-Embedding's query format, and ``dimension`` is sent as ``dimensions``."""
+        path, bodies = self._embedding_requests(
+            texts,
+            model=model,
+            text_type=text_type,
+            dimension=dimension,
+            output_type=output_type,
+            instruct=instruct,
+            batch_size=batch_size,
+        )
         responses = []
         for offset, body in bodies:
-            raw, request_id = self._request_json(EMBEDDING_PATH, body)
-            responses.append((offset, parse_model("EmbeddingResponse", raw, request_id)))
-        return embedding_result(responses, len(texts))
+            raw, request_id = self._request_json(path, body)
+            responses.append((offset, raw, request_id))
+        return self._embedding_result(responses, len(texts), dimension)
 
     def rerank(
         self,
@@ -563,7 +667,7 @@ class DashScopeClient(_BaseClient):
         limits is sent in several requests and merged by score, ``top_n`` after merging.
         """
         plan = rerank_plan(
-            self.settings.base_url,
+            self._native_base("rerank"),
             model,
             query,
             documents,
@@ -573,7 +677,7 @@ class DashScopeClient(_BaseClient):
         )
         answers = []
         for call in plan.calls:
-            raw, request_id = self._request_json(call.path, call.body)
+            raw, request_id = self._request_json(self._native_path(call.path, "rerank"), call.body)
             answers.append(rerank_answer(call, raw, request_id))
         return merge_reranks(plan, answers)
 
@@ -605,7 +709,9 @@ class DashScopeClient(_BaseClient):
         )
         responses = []
         for batch in batches:
-            raw, request_id = self._request_json(MULTIMODAL_EMBEDDING_PATH, batch.body)
+            raw, request_id = self._request_json(
+                self._native_path(MULTIMODAL_EMBEDDING_PATH, "multimodal embeddings"), batch.body
+            )
             responses.append(
                 (batch.offset, parse_model("MultimodalEmbeddingResponse", raw, request_id))
             )
@@ -613,17 +719,20 @@ class DashScopeClient(_BaseClient):
 
     def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
-        raw, request_id = self._request_json(TOKENIZER_PATH, tokenize_body(model, messages))
+        raw, request_id = self._request_json(
+            self._native_path(TOKENIZER_PATH, "the tokenizer"), tokenize_body(model, messages)
+        )
         return tokenize_result(parse_model("TokenizeResponse", raw, request_id))
 
     def count_tokens(self, request: ChatRequest) -> int:
         """Input tokens of a chat (messages and tools), from DashScope's tokenizer; answers
         are remembered, so counting growing prefixes of a conversation stays cheap."""
+        path = self._native_path(TOKENIZER_PATH, "the tokenizer (token counting)")
         body = tokenize_chat_body(resolve_chat(request, stream=False))
         key = dumps(body)
         count = self._token_counts.get(key)
         if count is None:
-            raw, request_id = self._request_json(TOKENIZER_PATH, body)
+            raw, request_id = self._request_json(path, body)
             count = tokenize_result(parse_model("TokenizeResponse", raw, request_id)).input_tokens
             self._remember_count(key, count)
         return count
@@ -794,7 +903,7 @@ class AsyncDashScopeClient(_BaseClient):
 
     # -- generation -----------------------------------------------------------------------
     async def _chunks(
-        self, wire: WireRequest, accumulator: StreamAccumulator
+        self, wire: WireRequest, accumulator: _Reader
     ) -> AsyncGenerator[GenerationChunk, None]:
         events = self._events(wire)
         try:
@@ -803,21 +912,22 @@ class AsyncDashScopeClient(_BaseClient):
                     yield chunk
         finally:
             await events.aclose()
+        for chunk in accumulator.end():  # what a reader holds until the stream ends
+            yield chunk
         if not accumulator.finished:
             raise self._unfinished(accumulator)
 
     def chat_stream(self, request: ChatRequest) -> AsyncGenerator[GenerationChunk, None]:
         """Stream a chat as delta chunks (validated now; ``aclose()`` closes the connection)."""
-        wire = _prepare(request, stream=True)
-        return self._chunks(wire, StreamAccumulator(incremental=wire.incremental))
+        wire, accumulator = self._prepare(request, stream=True)
+        return self._chunks(wire, accumulator)
 
     async def chat(self, request: ChatRequest) -> GenerationResult:
         """One complete answer; a model that only answers streamed requests is streamed."""
-        wire = _prepare(request, stream=False)
+        wire, accumulator = self._prepare(request, stream=False)
         if not wire.stream:
             body, _ = await self._request_json(wire.path, wire.body)
-            return generation_result(body)
-        accumulator = StreamAccumulator(incremental=wire.incremental)
+            return accumulator.complete(body)
         async for _ in self._chunks(wire, accumulator):
             pass
         return accumulator.result()
@@ -857,29 +967,24 @@ class AsyncDashScopeClient(_BaseClient):
         batch_size: int | None = None,
     ) -> EmbeddingResult:
         """Embed ``texts`` in concurrent batches (at most ``embedding_concurrency`` at once)."""
-        bodies = [
-            (
-                offset,
-                embedding_body(
-                    model,
-                    batch,
-                    text_type=text_type,
-                    dimension=dimension,
-                    output_type=output_type,
-                    instruct=instruct,
-                ),
-            )
-            for offset, batch in embedding_batches(texts, model, batch_size)
-        ]
+        path, bodies = self._embedding_requests(
+            texts,
+            model=model,
+            text_type=text_type,
+            dimension=dimension,
+            output_type=output_type,
+            instruct=instruct,
+            batch_size=batch_size,
+        )
         gate = asyncio.Semaphore(self.embedding_concurrency)
 
-        async def one(offset: int, body: dict[str, Any]) -> tuple[int, Any]:
+        async def one(offset: int, body: dict[str, Any]) -> tuple[int, Any, str | None]:
             async with gate:
-                raw, request_id = await self._request_json(EMBEDDING_PATH, body)
-            return offset, parse_model("EmbeddingResponse", raw, request_id)
+                raw, request_id = await self._request_json(path, body)
+            return offset, raw, request_id
 
         responses = await asyncio.gather(*(one(offset, body) for offset, body in bodies))
-        return embedding_result(responses, len(texts))
+        return self._embedding_result(responses, len(texts), dimension)
 
     async def rerank(
         self,
@@ -899,7 +1004,7 @@ class AsyncDashScopeClient(_BaseClient):
         limits is sent in several requests and merged by score, ``top_n`` after merging.
         """
         plan = rerank_plan(
-            self.settings.base_url,
+            self._native_base("rerank"),
             model,
             query,
             documents,
@@ -909,7 +1014,9 @@ class AsyncDashScopeClient(_BaseClient):
         )
         answers = []
         for call in plan.calls:
-            raw, request_id = await self._request_json(call.path, call.body)
+            raw, request_id = await self._request_json(
+                self._native_path(call.path, "rerank"), call.body
+            )
             answers.append(rerank_answer(call, raw, request_id))
         return merge_reranks(plan, answers)
 
@@ -944,7 +1051,9 @@ class AsyncDashScopeClient(_BaseClient):
 
         async def one(offset: int, body: dict[str, Any]) -> tuple[int, Any]:
             async with gate:
-                raw, request_id = await self._request_json(MULTIMODAL_EMBEDDING_PATH, body)
+                raw, request_id = await self._request_json(
+                    self._native_path(MULTIMODAL_EMBEDDING_PATH, "multimodal embeddings"), body
+                )
             return offset, parse_model("MultimodalEmbeddingResponse", raw, request_id)
 
         responses = await asyncio.gather(*(one(batch.offset, batch.body) for batch in batches))
@@ -952,17 +1061,20 @@ class AsyncDashScopeClient(_BaseClient):
 
     async def tokenize(self, model: str, messages: Sequence[Mapping[str, Any]]) -> TokenizeResult:
         """Count (and list) the tokens of ``messages`` with the model's tokenizer."""
-        raw, request_id = await self._request_json(TOKENIZER_PATH, tokenize_body(model, messages))
+        raw, request_id = await self._request_json(
+            self._native_path(TOKENIZER_PATH, "the tokenizer"), tokenize_body(model, messages)
+        )
         return tokenize_result(parse_model("TokenizeResponse", raw, request_id))
 
     async def count_tokens(self, request: ChatRequest) -> int:
         """Input tokens of a chat (messages and tools), from DashScope's tokenizer; answers
         are remembered, so counting growing prefixes of a conversation stays cheap."""
+        path = self._native_path(TOKENIZER_PATH, "the tokenizer (token counting)")
         body = tokenize_chat_body(resolve_chat(request, stream=False))
         key = dumps(body)
         count = self._token_counts.get(key)
         if count is None:
-            raw, request_id = await self._request_json(TOKENIZER_PATH, body)
+            raw, request_id = await self._request_json(path, body)
             count = tokenize_result(parse_model("TokenizeResponse", raw, request_id)).input_tokens
             self._remember_count(key, count)
         return count

@@ -12,19 +12,37 @@ from urllib.parse import urlsplit
 from ._errors import InvalidRequestError
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_BASE_URL",
+    "PROTOCOLS",
     "REGIONS",
+    "SELF_HOSTED",
+    "Backend",
+    "Protocol",
     "Region",
     "Timeouts",
     "auth_hint",
     "canonical_region",
+    "infer_backend",
+    "infer_protocol",
+    "is_dashscope_url",
     "is_private_host",
     "region_of",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_endpoint",
 ]
 
 Region = Literal["beijing", "singapore", "us", "hongkong", "finance"]
+Protocol = Literal["native", "openai"]
+"""``native``: DashScope's own API (``…/api/v1``); ``openai``: the OpenAI chat-completions and
+embeddings protocol (DashScope's ``…/compatible-mode/v1``, self-hosted servers' ``…/v1``)."""
+Backend = Literal["dashscope", "vllm", "sglang", "ollama", "llamacpp", "openai"]
+"""The server behind an OpenAI-protocol base URL (where it reads Qwen's switches)."""
+PROTOCOLS: tuple[str, ...] = ("native", "openai")
+BACKENDS: tuple[str, ...] = ("dashscope", "vllm", "sglang", "ollama", "llamacpp", "openai")
+SELF_HOSTED: frozenset[str] = frozenset({"vllm", "sglang", "ollama", "llamacpp", "openai"})
+"""Backends that are not DashScope: no DashScope key, no DashScope-only features."""
 
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
 
@@ -132,7 +150,8 @@ def canonical_region(region: str) -> str:
 
 
 def resolve_base_url(base_url: str | None = None, region: str | None = None) -> str:
-    """Explicit base_url, then region, then ``DASHSCOPE_HTTP_BASE_URL``, then Beijing."""
+    """Explicit base_url, then region, then ``DASHSCOPE_HTTP_BASE_URL``, then Beijing (a bare
+    host gets DashScope's native ``/api/v1``; :func:`resolve_endpoint` knows the protocols)."""
     if base_url is not None and not isinstance(base_url, str):
         raise InvalidRequestError(f"base_url must be a string, got {base_url!r}", param="base_url")
     if base_url is not None and not base_url.strip():
@@ -223,3 +242,109 @@ def auth_hint(base_url: str) -> str | None:
         f"to {host} (region {region!r}). If your key belongs to another region, set "
         f"region= to one of {others} (or base_url=, or DASHSCOPE_HTTP_BASE_URL)."
     )
+
+
+# ------------------------------------------------------------------- protocol, backend
+
+_COMPAT_PATH = "/compatible-mode/v1"
+_NATIVE_PATH = "/api/v1"
+# Default ports that name one server [CODE ollama envconfig: 11434; INF well known: SGLang
+# 30000]. vLLM's 8000 is also the fallback; llama.cpp's port is not reliable (8080 in most
+# builds, 9931 in one README copy), nor are ports behind proxies: an explicit backend= wins.
+_PORTS: dict[int, str] = {11434: "ollama", 30000: "sglang"}
+
+
+def is_dashscope_url(url: str) -> bool:
+    """Whether ``url`` is DashScope's (an ``*.aliyuncs.com`` host, or a compatible-mode path)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return host.endswith(".aliyuncs.com") or _COMPAT_PATH in parts.path
+
+
+def infer_protocol(url: str) -> Protocol:
+    """``openai`` for ``…/compatible-mode/v1`` and any ``…/v1`` that is not DashScope's native
+    ``…/api/v1``; ``native`` otherwise."""
+    path = urlsplit(url).path.rstrip("/")
+    if path.endswith(_COMPAT_PATH):
+        return "openai"
+    if path.endswith("/v1") and not path.endswith(_NATIVE_PATH):
+        return "openai"
+    return "native"
+
+
+def infer_backend(url: str, protocol: Protocol) -> Backend:
+    """The backend an OpenAI-protocol URL most likely is, without any request: DashScope by
+    host or path, Ollama / SGLang by their default ports, else vLLM (the most common server;
+    SGLang and llama.cpp read the thinking switch where vLLM does)."""
+    if protocol == "native" or is_dashscope_url(url):
+        return "dashscope"
+    port = urlsplit(url).port
+    return _PORTS.get(port, "vllm") if port is not None else "vllm"  # type: ignore[return-value]
+
+
+def _check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise InvalidRequestError(
+            f"{name}={value!r} is not valid; use one of {', '.join(map(repr, allowed))} "
+            "(or leave it unset to infer it from base_url)",
+            param=name,
+        )
+
+
+def _with_path(url: str, old: str, new: str) -> str:
+    return url[: -len(old)] + new if url.endswith(old) else url
+
+
+def resolve_endpoint(
+    base_url: str | None = None,
+    region: str | None = None,
+    protocol: str | None = None,
+    backend: str | None = None,
+) -> tuple[str, Protocol, str]:
+    """``(base URL, protocol, backend)`` from the settings a user gives (pure; ``backend`` may
+    come back as ``"auto"``, which :mod:`._probe` settles with requests).
+
+    Explicit values win. Unset, the protocol comes from the URL (:func:`infer_protocol`) or
+    from a self-hosted ``backend``, the backend from the URL (:func:`infer_backend`). A bare
+    host gets the protocol's path (``/api/v1``, ``/compatible-mode/v1`` on DashScope, ``/v1``
+    elsewhere); a DashScope URL of the other protocol is switched to this one's path.
+    """
+    _check_choice(protocol, "protocol", PROTOCOLS)
+    _check_choice(backend, "backend", (*BACKENDS, "auto"))
+    self_hosted = backend is not None and backend != "dashscope"
+    if region and self_hosted:
+        raise InvalidRequestError(
+            f"region= is a DashScope setting; a {backend} server needs base_url= (e.g. "
+            "http://localhost:8000/v1)",
+            param="region",
+        )
+    if protocol == "native" and self_hosted:
+        raise InvalidRequestError(
+            f"backend={backend!r} speaks the OpenAI protocol, not DashScope's native one; use "
+            "protocol='openai' (or leave it unset) with base_url='http://<host>:<port>/v1'",
+            param="backend",
+        )
+    url = resolve_base_url(base_url, region)
+    bare = base_url is not None and urlsplit(base_url.strip()).path in ("", "/") and not region
+    if protocol is None:
+        protocol = "openai" if self_hosted else infer_protocol(url)
+    dashscope = is_dashscope_url(url) or (region is not None) or backend == "dashscope"
+    if protocol == "openai":
+        if bare and not dashscope:
+            url = _with_path(url, _NATIVE_PATH, "/v1")
+        elif dashscope:
+            url = _with_path(url, _NATIVE_PATH, _COMPAT_PATH)
+    elif url.endswith(_COMPAT_PATH):
+        url = _with_path(url, _COMPAT_PATH, _NATIVE_PATH)
+    proto: Protocol = "openai" if protocol == "openai" else "native"
+    if backend is None:
+        backend = infer_backend(url, proto)
+    if backend in SELF_HOSTED and is_dashscope_url(url) and urlsplit(url).hostname:
+        host = (urlsplit(url).hostname or "").lower()
+        if host.endswith(".aliyuncs.com"):
+            raise InvalidRequestError(
+                f"backend={backend!r} with a DashScope URL ({url}); use backend='dashscope' "
+                "(or leave it unset)",
+                param="backend",
+            )
+    return url, proto, backend

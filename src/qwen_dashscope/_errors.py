@@ -200,6 +200,8 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
             "limit_requests",
             "limit_burst_rate",
             "insufficient_quota",
+            "RateLimitError",  # vLLM / SGLang error types
+            "rate_limit_error",
             "CommodityNotPurchased",
             "PrepaidBillOverdue",
             "PostpaidBillOverdue",
@@ -207,7 +209,11 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
         RateLimitError,
         429,
     ),
-    (("InvalidApiKey", "invalid_api_key", "NOT AUTHORIZED"), AuthenticationError, 401),
+    (
+        ("InvalidApiKey", "invalid_api_key", "NOT AUTHORIZED", "authentication_error"),
+        AuthenticationError,
+        401,
+    ),
     (
         (
             "AccessDenied",
@@ -240,6 +246,9 @@ _CODE_CLASSES: tuple[tuple[tuple[str, ...], type[APIError], int], ...] = (
             "RequestTimeOut",
             "ModelServingError",
             "ModelUnavailable",
+            "InternalServerError",  # vLLM / SGLang error types, llama.cpp, Ollama
+            "server_error",
+            "api_error",
         ),
         ServerError,
         500,
@@ -277,11 +286,36 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None, str | None]:
     request_id = body.get("request_id") or body.get("id")
     inner = body.get("error")
     if isinstance(inner, Mapping):  # compatible mode: {"error": {...}, "request_id": ...}
-        code = inner.get("code") or inner.get("type")
-        return _str_or_none(code), _str_or_none(inner.get("message")), _str_or_none(request_id)
-    # native: {"code", "message", "request_id"}; the Python SDK also accepts "msg"
+        code = _named_code(inner)
+        return code, _str_or_none(inner.get("message")), _str_or_none(request_id)
+    if isinstance(inner, str):  # Ollama, llama.cpp: {"error": "..."}
+        return None, inner, _str_or_none(request_id)
+    # native: {"code", "message", "request_id"}; the Python SDK also accepts "msg"; older
+    # vLLM: {"object": "error", "message", "type": "NotFoundError", "code": 404}
     message = body.get("message", body.get("msg"))
-    return _str_or_none(body.get("code")), _str_or_none(message), _str_or_none(request_id)
+    return _named_code(body), _str_or_none(message), _str_or_none(request_id)
+
+
+def _envelope_status(body: Any) -> int | None:
+    if not isinstance(body, Mapping):
+        return None
+    inner = body.get("error")
+    code = (inner if isinstance(inner, Mapping) else body).get("code")
+    if isinstance(code, int) and not isinstance(code, bool) and 400 <= code < 600:
+        return code
+    return None
+
+
+def _named_code(body: Mapping[str, Any]) -> str | None:
+    """An error's code: a string ``code``, else its ``type`` (self-hosted servers put the
+    HTTP status, a number, in ``code``)."""
+    code = body.get("code")
+    if isinstance(code, str) and code:
+        return code
+    kind = body.get("type")
+    if isinstance(kind, str) and kind:
+        return kind
+    return _str_or_none(code) if code else None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -313,6 +347,10 @@ def error_from_body(
     message = message or f"HTTP {status_code}"
     known = classify_code(code)
     status = status_code
+    if status is None or status < 400:
+        # Self-hosted servers put the HTTP status in the envelope's code (an error chunk in a
+        # stream has no status of its own): {"error": {"code": 500, ...}}.
+        status = _envelope_status(body) or status
     if known is not None:
         cls: type[APIError] = known[0]
         if status is None or status < 400:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from ._accumulator import StreamAccumulator, malformed
+from ._accumulator import StreamAccumulator
 from ._errors import InvalidRequestError, ProtocolError
 from ._messages import MediaPart, Message, TextPart
 from ._rules import ResolvedChat, check_embedding_dimension
@@ -152,13 +152,7 @@ def render_chat(chat: ResolvedChat) -> WireRequest:
 
 def generation_result(body: Mapping[str, Any]) -> GenerationResult:
     """A complete answer from a non-streaming body (the parsed JSON)."""
-    accumulator = StreamAccumulator(incremental=True)
-    accumulator.feed(body)
-    result = accumulator.result()
-    if result.finish_reason is None:  # never hand out an empty or cut-off answer as complete
-        raise malformed(body, accumulator.request_id, "an answer without a finish_reason")
-    result.raw = dict(body)
-    return result
+    return StreamAccumulator(incremental=True).complete(body)
 
 
 # ------------------------------------------------------------------------- embeddings

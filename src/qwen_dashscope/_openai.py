@@ -1,35 +1,48 @@
-"""The OpenAI chat-completions protocol, request side: DashScope's compatible mode and
-self-hosted Qwen servers (vLLM, SGLang, Ollama, llama.cpp) speak it.
+"""The OpenAI chat-completions protocol: DashScope's compatible mode and self-hosted Qwen
+servers (vLLM, SGLang, Ollama, llama.cpp) speak it.
 
-A :class:`ResolvedChat` (every DashScope/Qwen rule already applied, ``_rules``) is written as
-a ``/chat/completions`` body: messages with OpenAI content parts, the standard fields at the
-top level, and the Qwen extensions where each backend reads them (research notes on the
-backends: thinking switch, reasoning in histories). The Batch API sends these same bodies, one
-per JSONL line.
+Requests: a :class:`ResolvedChat` (every DashScope/Qwen rule already applied, ``_rules``) is
+written as a ``/chat/completions`` body: messages with OpenAI content parts, the standard
+fields at the top level, and the Qwen extensions where each backend reads them (research
+notes on the backends: thinking switch, reasoning in histories). The Batch API sends these
+same bodies, one per JSONL line.
+
+Answers: :func:`accumulator` gives the reader of a chat's answer (``_openai_stream``), which
+turns chunks or a whole body into the same results as the native protocol's;
+:func:`embedding_result` reads ``/embeddings`` answers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from ._errors import InvalidRequestError
+from ._capabilities import get_model_capabilities
+from ._config import BACKENDS, SELF_HOSTED, Backend
+from ._errors import InvalidRequestError, ProtocolError
 from ._messages import MediaPart, Message, TextPart
 from ._native import WireRequest
+from ._openai_stream import DONE, OpenAIAccumulator, openai_usage
+from ._recovery import tool_schemas
 from ._rules import ResolvedChat
+from ._types import Embedding, EmbeddingResult, GenerationResult, Usage
 
 __all__ = [
     "BACKENDS",
     "CHAT_PATH",
+    "DONE",
     "EMBEDDINGS_PATH",
     "Backend",
+    "OpenAIAccumulator",
+    "accumulator",
     "embedding_body",
+    "embedding_result",
+    "generation_result",
     "openai_message",
+    "query_instruction",
     "render_chat",
 ]
-
-Backend = Literal["dashscope", "vllm", "sglang", "ollama", "llamacpp", "openai"]
-BACKENDS: tuple[str, ...] = ("dashscope", "vllm", "sglang", "ollama", "llamacpp", "openai")
 
 CHAT_PATH = "/chat/completions"
 EMBEDDINGS_PATH = "/embeddings"
@@ -61,14 +74,21 @@ _DASHSCOPE_ONLY = (
     "max_input_tokens",
     "translation_options",
 )
-# Where each backend writes an assistant turn's reasoning back in a history.
-_REASONING_FIELD: dict[str, str | None] = {
-    "dashscope": None,  # not read (native or compatible): it would only cost input tokens
-    "vllm": "reasoning",  # vLLM >= 0.16 reads only "reasoning" (earlier ones read it too)
-    "sglang": "reasoning_content",
-    "ollama": "reasoning",
-    "llamacpp": "reasoning_content",
-    "openai": None,
+# Where each backend reads an assistant turn's reasoning back from a history (research
+# notes §1, decision 2). Every assistant turn that has reasoning carries it: the chat
+# template decides what it keeps (Qwen3 keeps the turns after the last user message, Qwen3.6
+# with preserve_thinking all of them), and keeping it is what makes thinking work across a
+# tool loop.
+_REASONING_FIELDS: dict[str, tuple[str, ...]] = {
+    "dashscope": (),  # not read (native or compatible): it would only cost input tokens
+    # vLLM >= 0.16 reads only "reasoning" and dropped "reasoning_content" silently until its
+    # May-2026 normaliser (which keeps "reasoning" when both come) [CODE, ISSUE vllm#38488,
+    # #42664]; <= 0.11.0 read only "reasoning_content": both keys, one text.
+    "vllm": ("reasoning", "reasoning_content"),
+    "sglang": ("reasoning_content",),  # [CODE ChatCompletionMessageGenericParam]
+    "ollama": ("reasoning",),  # [CODE openai.go FromChatRequest: Thinking: msg.Reasoning]
+    "llamacpp": ("reasoning_content",),  # [DOC README, ISSUE mistral-vibe#123]
+    "openai": (),
 }
 
 
@@ -128,9 +148,9 @@ def openai_message(message: Message, backend: Backend = "dashscope") -> dict[str
                 param="partial",
             )
         wire["partial"] = True
-    field = _REASONING_FIELD.get(backend)
-    if field and message.reasoning and message.role == "assistant":
-        wire[field] = message.reasoning
+    if message.reasoning and message.role == "assistant":
+        for field in _REASONING_FIELDS.get(backend, ()):
+            wire[field] = message.reasoning
     if message.extra:
         wire.update(message.extra)
     return wire
@@ -207,6 +227,36 @@ def render_chat(chat: ResolvedChat, *, backend: Backend = "dashscope") -> WireRe
     return WireRequest(path=CHAT_PATH, body=body, stream=chat.wire_stream)
 
 
+def accumulator(chat: ResolvedChat) -> OpenAIAccumulator:
+    """The reader of ``chat``'s answer (a stream, or one whole body).
+
+    Self-hosted backends get the repairs of a misconfigured or failing server parser
+    (research notes §10, decisions 1 and 5): ``<think>`` split out of the content, and tool
+    calls left as text recovered when they name a bound tool (bare JSON calls on Ollama
+    only, whose older templates answer that way). DashScope's compatible mode parses on the
+    service's side: nothing is rewritten there.
+    """
+    self_hosted = chat.backend in SELF_HOSTED
+    tools = chat.parameters.get("tools") or ()
+    opens_in_prompt = get_model_capabilities(chat.model).think_in_prompt
+    return OpenAIAccumulator(
+        tools=tool_schemas(tools),
+        recover=self_hosted,
+        bare_json=chat.backend == "ollama",
+        split_think=self_hosted,
+        thinks=chat.thinks and opens_in_prompt,
+    )
+
+
+def generation_result(
+    body: Mapping[str, Any], chat: ResolvedChat | None = None
+) -> GenerationResult:
+    """A complete answer from a non-streamed ``chat.completion`` body (``chat``: the request,
+    for tool-call recovery; None reads the body as it is)."""
+    reader = accumulator(chat) if chat is not None else OpenAIAccumulator()
+    return reader.complete(body)
+
+
 def embedding_body(
     model: str,
     texts: Sequence[str],
@@ -216,9 +266,75 @@ def embedding_body(
 ) -> dict[str, Any]:
     """The ``/embeddings`` body of one batch (``encoding_format`` float, as the vectors are
     returned as lists)."""
+    if not texts:
+        raise InvalidRequestError("texts is empty: pass at least one text", param="texts")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or not text:
+            raise InvalidRequestError(
+                f"texts[{i}] is empty or not a string ({text!r})", param="texts"
+            )
     body: dict[str, Any] = {"model": model, "input": list(texts), "encoding_format": "float"}
     if dimensions is not None:
+        if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+            raise InvalidRequestError(
+                f"dimensions must be a positive integer, got {dimensions!r}", param="dimensions"
+            )
         body["dimensions"] = dimensions
     if extra:
         body.update(extra)
     return body
+
+
+def query_instruction(instruct: str, text: str) -> str:
+    """A Qwen3-Embedding query with its task instruction, in the model card's format (the
+    servers add nothing themselves [INF research notes §6])."""
+    return f"Instruct: {instruct}\nQuery:{text}"
+
+
+def _normalized(vector: list[float], size: int) -> list[float]:
+    cut = vector[:size]
+    norm = math.sqrt(sum(v * v for v in cut))
+    return [v / norm for v in cut] if norm else cut
+
+
+def embedding_result(
+    responses: Sequence[tuple[int, Any, str | None]],
+    expected: int,
+    *,
+    dimensions: int | None = None,
+) -> EmbeddingResult:
+    """Batches' ``(offset, body, request id)`` -> one result in input order.
+
+    A vector longer than the ``dimensions`` asked for (llama.cpp ignores the field [INF]) is
+    cut and L2-normalized here, as Ollama and vLLM's Matryoshka pooling do on the server
+    [CODE ollama routes.go ``normalize(embedding[:dims])``]: the same size from every server
+    (research notes §10, decision 11).
+    """
+    items: list[Embedding] = []
+    total = Usage()
+    request_id = None
+    for offset, body, rid in responses:
+        data = body.get("data") if isinstance(body, Mapping) else None
+        if not isinstance(data, list):
+            raise ProtocolError(f"malformed embeddings answer: {str(body)[:200]}", request_id=rid)
+        for position, item in enumerate(data):
+            vector = item.get("embedding") if isinstance(item, Mapping) else None
+            if not isinstance(vector, list) or not vector:
+                raise ProtocolError(f"embedding {position} came back empty", request_id=rid)
+            index = item.get("index")
+            index = index if isinstance(index, int) else position
+            if dimensions is not None and len(vector) > dimensions:
+                vector = _normalized(vector, dimensions)
+            items.append(Embedding(index=offset + index, vector=vector))
+        usage = body.get("usage")
+        if isinstance(usage, Mapping):
+            used = openai_usage(usage)
+            total.input_tokens += used.input_tokens
+            total.total_tokens += used.total_tokens or used.input_tokens
+        request_id = rid or body.get("id") or request_id
+    items.sort(key=lambda e: e.index)
+    if len(items) != expected:
+        raise ProtocolError(
+            f"asked for {expected} embeddings, received {len(items)}", request_id=request_id
+        )
+    return EmbeddingResult(embeddings=items, usage=total, request_id=request_id)

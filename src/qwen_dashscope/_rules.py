@@ -10,8 +10,14 @@ accepted, refused or completed the same way whichever framework built it:
 * embedding batch limits and dimensions;
 * whether a non-streaming call must be served by streaming.
 
+Self-hosted servers (vLLM, SGLang, Ollama, llama.cpp) run the same Qwen models without the
+service's refusals: the rules that are DashScope's own (JSON output or forced tools while
+thinking, the word "json", ``n`` with tools, internal streaming, cache markers, empty
+messages) apply where ``backend`` says they do, and the backends' own gaps (Ollama ignores
+``tool_choice``) are said instead of sent (research notes §10, decisions 8, 9, 12).
+
 Everything here is pure. ``resolve_chat`` applies the chat rules and returns a
-:class:`ResolvedChat`, which a protocol module (``_native``) writes to the wire.
+:class:`ResolvedChat`, which a protocol module (``_native``, ``_openai``) writes to the wire.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._capabilities import ModelCapabilities, get_model_capabilities
+from ._config import SELF_HOSTED
 from ._errors import InvalidRequestError
 from ._json import check_json_value
 from ._messages import ChatRequest, MediaPart, Message, TextPart
@@ -91,6 +98,12 @@ _MANAGED = {
     "stream_options": "the usage of a stream is always reported",
 }
 _INT64_MAX = 2**63 - 1
+# Backends where JSON output or a forced tool cannot run while the model thinks: DashScope
+# refuses it [SHARED §3.1]; llama.cpp applies its grammar from the first token [INF research
+# §5: "a grammar from token 0 would block <think>"], so thinking is switched off there too.
+# vLLM constrains only after </think> [CODE], SGLang likewise [INF], Ollama runs two passes
+# [CODE]: thinking is left as it is on those.
+_NO_JSON_WHILE_THINKING = frozenset({"dashscope", "llamacpp"})
 MAX_CACHE_MARKERS = 4
 """DashScope honours only the last four explicit cache markers of a request."""
 
@@ -138,7 +151,7 @@ def _valid_stop(stop: Any) -> bool:
     )
 
 
-def validate_parameters(params: Mapping[str, Any]) -> None:
+def validate_parameters(params: Mapping[str, Any], *, backend: str = "dashscope") -> None:
     """Reject, before any request, values the service documents as invalid (§3.3)."""
     if (t := _number(params, "temperature")) is not None:
         _check(0 <= t < 2, "temperature", t, "use a value in [0, 2)")
@@ -182,10 +195,15 @@ def validate_parameters(params: Mapping[str, Any]) -> None:
                 "{'type': 'json_object'} or {'type': 'json_schema', 'json_schema': {...}}",
                 param="response_format",
             )
-        if kind in ("json_object", "json_schema") and params.get("enable_thinking") is True:
+        if (
+            kind in ("json_object", "json_schema")
+            and params.get("enable_thinking") is True
+            and backend in _NO_JSON_WHILE_THINKING
+        ):
+            who = "DashScope refuses" if backend == "dashscope" else f"{backend} cannot run"
             raise InvalidRequestError(
                 f"response_format {kind} cannot be combined with enable_thinking=True "
-                "(DashScope refuses JSON output in thinking mode); turn thinking off or use "
+                f"({who} JSON output in thinking mode); turn thinking off or use "
                 "tool calling for structured output",
                 param="response_format",
             )
@@ -361,22 +379,28 @@ def check_thinking(model: str, enable_thinking: Any) -> None:
 
 
 def _settle_thinking(
-    model: str, caps: ModelCapabilities, params: dict[str, Any], what: str, param: str
+    model: str,
+    caps: ModelCapabilities,
+    params: dict[str, Any],
+    what: str,
+    param: str,
+    backend: str = "dashscope",
 ) -> None:
     """``what`` (a forced tool, JSON output) cannot run while the model thinks: refuse the
     request, or say ``enable_thinking=False`` on a hybrid model where it was left unset."""
     enable = params.get("enable_thinking")
+    who = "DashScope refuses it" if backend == "dashscope" else f"{backend} cannot run it"
     if caps.thinking == "always":
         raise InvalidRequestError(
-            f"{what} cannot be used with {model!r}: the model always thinks and DashScope "
-            "refuses it in thinking mode. Fix: use a model that can stop thinking (e.g. "
+            f"{what} cannot be used with {model!r}: the model always thinks and {who} "
+            "in thinking mode. Fix: use a model that can stop thinking (e.g. "
             "qwen-plus, qwen3-max) or leave the choice to the model (tool_choice='auto').",
             param=param,
         )
     if enable is True:
         raise InvalidRequestError(
-            f"{what} cannot be combined with enable_thinking=True on {model!r}: DashScope "
-            "refuses it in thinking mode. Fix: pass enable_thinking=False (or leave it unset).",
+            f"{what} cannot be combined with enable_thinking=True on {model!r}: {who} "
+            "in thinking mode. Fix: pass enable_thinking=False (or leave it unset).",
             param=param,
         )
     if enable is None and caps.thinking == "hybrid":
@@ -388,22 +412,41 @@ def _settle_thinking(
 @dataclass(frozen=True, slots=True)
 class StructuredOutputPlan:
     """How a structured-output call runs: force the schema's tool or not, and the
-    ``enable_thinking`` to send for that call only (None: leave the instance's)."""
+    ``enable_thinking`` to send for that call only (None: leave the instance's).
+
+    ``method`` is the method to run, which is the one asked for unless the backend cannot
+    run it (then ``"function_calling"``: the schema as a tool).
+    """
 
     force_tool: bool
     enable_thinking: bool | None
+    method: str = "function_calling"
 
 
 def structured_output_plan(
-    model: str, enable_thinking: bool | None, method: str
+    model: str, enable_thinking: bool | None, method: str, *, backend: str = "dashscope"
 ) -> StructuredOutputPlan:
     """The one decision both adapters follow for structured output (tool or JSON mode).
 
-    Hybrid models run the call with ``enable_thinking=False`` (forced tools and JSON output
-    are refused while thinking), whatever the instance says. A model that always thinks gets
-    the schema's tool offered with ``tool_choice="auto"``: an answer without the call is a
-    parsing error, never ``None``. JSON modes cannot run on such a model at all.
+    DashScope: hybrid models run the call with ``enable_thinking=False`` (forced tools and
+    JSON output are refused while thinking), whatever the instance says. A model that always
+    thinks gets the schema's tool offered with ``tool_choice="auto"``: an answer without the
+    call is a parsing error, never ``None``. JSON modes cannot run on such a model at all.
+
+    Self-hosted backends (research notes §5, decision 9):
+
+    * vLLM, SGLang and generic OpenAI servers: ``response_format`` json_schema / json_object
+      as asked and the tool forced, thinking left as it is (vLLM applies the constraint after
+      ``</think>``).
+    * Ollama: JSON modes as asked (its ``format`` works while thinking, two passes); it
+      ignores ``tool_choice``, so the schema's tool is offered (``"auto"``).
+    * llama.cpp: its grammar starts at the first token, so hybrid models stop thinking for
+      the call, as on DashScope; where the model must think (``enable_thinking=True``, or a
+      model that always thinks) JSON modes fall back to the forced tool, whose grammar is
+      triggered by the ``<tool_call>`` tag after the reasoning [INF].
     """
+    if backend in SELF_HOSTED:
+        return _self_hosted_plan(model, enable_thinking, method, backend)
     caps = get_model_capabilities(model)
     check_thinking(model, enable_thinking if caps.thinking != "hybrid" else None)
     if method == "function_calling":
@@ -419,7 +462,30 @@ def structured_output_plan(
             param="method",
         )
     return StructuredOutputPlan(
-        force_tool=False, enable_thinking=False if caps.thinking == "hybrid" else None
+        force_tool=False,
+        enable_thinking=False if caps.thinking == "hybrid" else None,
+        method=method,
+    )
+
+
+def _self_hosted_plan(
+    model: str, enable_thinking: bool | None, method: str, backend: str
+) -> StructuredOutputPlan:
+    caps = get_model_capabilities(model)
+    check_thinking(model, enable_thinking)
+    if backend == "ollama":
+        return StructuredOutputPlan(force_tool=False, enable_thinking=None, method=method)
+    if backend != "llamacpp":
+        return StructuredOutputPlan(
+            force_tool=method == "function_calling", enable_thinking=None, method=method
+        )
+    must_think = caps.thinking == "always" or enable_thinking is True
+    if method == "function_calling" or must_think:
+        return StructuredOutputPlan(force_tool=True, enable_thinking=None)
+    return StructuredOutputPlan(
+        force_tool=False,
+        enable_thinking=False if caps.thinking == "hybrid" else None,
+        method=method,
     )
 
 
@@ -451,6 +517,8 @@ class ResolvedChat:
     stream: bool
     wire_stream: bool
     thinks: bool
+    backend: str = "dashscope"
+    """The server the request is for (``_config.BACKENDS``); the rules applied follow it."""
 
 
 def _choose_endpoint(
@@ -478,7 +546,7 @@ def _choose_endpoint(
     return "text"
 
 
-def _check_messages(messages: Sequence[Message], thinks: bool) -> None:
+def _check_messages(messages: Sequence[Message], thinks: bool, backend: str) -> None:
     if not messages:
         raise InvalidRequestError(
             "messages is empty: send at least one user message", param="messages"
@@ -494,6 +562,13 @@ def _check_messages(messages: Sequence[Message], thinks: bool) -> None:
         for part in message.parts:
             if part.cache_control is None:
                 continue
+            if backend != "dashscope":
+                raise InvalidRequestError(
+                    f"messages[{position}]: cache_control marks DashScope's explicit context "
+                    f"cache; the {backend} server has no such cache (vLLM and SGLang cache "
+                    "prefixes automatically): remove the marker",
+                    param="cache_control",
+                )
             if dict(part.cache_control) != {"type": "ephemeral"}:
                 raise InvalidRequestError(
                     f"messages[{position}]: cache_control={dict(part.cache_control)!r} is not "
@@ -502,7 +577,8 @@ def _check_messages(messages: Sequence[Message], thinks: bool) -> None:
                 )
             markers += 1
         if (
-            isinstance(message.content, str)
+            backend == "dashscope"
+            and isinstance(message.content, str)
             and message.content == ""
             and not (message.tool_calls or message.role in ("assistant", "tool"))
         ):
@@ -540,7 +616,7 @@ def _check_messages(messages: Sequence[Message], thinks: bool) -> None:
         )
 
 
-def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool) -> None:
+def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool, backend: str) -> None:
     if n is None or n == 1:
         return
     if stream:
@@ -549,6 +625,8 @@ def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool) -> None:
             "for several answers, or leave n unset",
             param="n",
         )
+    if backend != "dashscope":
+        return  # the tool and thinking limits below are the service's
     if has_tools:
         raise InvalidRequestError(
             f"n={n!r} cannot be combined with tools: DashScope answers with one choice when "
@@ -563,9 +641,33 @@ def _check_n(n: Any, *, stream: bool, has_tools: bool, thinks: bool) -> None:
         )
 
 
-def resolve_chat(request: ChatRequest, *, stream: bool) -> ResolvedChat:
+def _tool_choice_for(
+    backend: str, choice: ToolChoice, given: Any, names: Sequence[str]
+) -> ToolChoice:
+    """What of ``choice`` a backend takes (research notes §3.4, §3.5, decision 8)."""
+    if backend == "ollama":
+        # [DOC ollama openai-compatibility.mdx] tool_choice is not supported; [CODE] it is not
+        # a field of the request, so it is never sent ("auto" is what Ollama does anyway), and
+        # a choice that would change the answer is said instead of silently ignored.
+        if choice in (None, "auto"):
+            return None
+        warnings.warn(
+            f"tool_choice={given!r} is not supported by Ollama (its /v1 ignores tool_choice); "
+            "it is not sent and the model chooses whether to call a tool",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None
+    if backend == "llamacpp" and isinstance(choice, Mapping) and len(names) == 1:
+        # [3P langchain-llama-cpp] llama-server turns a named tool_choice into "auto"; with one
+        # bound tool "required" means the same and is honoured (grammar) [INF].
+        return "required"
+    return choice
+
+
+def resolve_chat(request: ChatRequest, *, stream: bool, backend: str = "dashscope") -> ResolvedChat:
     """Apply every chat rule to ``request`` (pure; raises InvalidRequestError naming the
-    parameter and the fix)."""
+    parameter and the fix). ``backend``: the server (``_config.BACKENDS``) whose rules apply."""
     model = request.model
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError(
@@ -584,13 +686,15 @@ def resolve_chat(request: ChatRequest, *, stream: bool) -> ResolvedChat:
         if choice is not None:
             raise InvalidRequestError("tool_choice was given twice", param="tool_choice")
         choice = params.pop("tool_choice")
-    validate_parameters(params)
+    validate_parameters(params, backend=backend)
     caps = get_model_capabilities(model)
     check_thinking(model, params.get("enable_thinking"))
+    dashscope = backend == "dashscope"
+    settles = backend in _NO_JSON_WHILE_THINKING
 
     names = tool_names(tools) if tools else []
     check_tool_names(names)
-    normalized = normalize_tool_choice(choice, names)
+    normalized = _tool_choice_for(backend, normalize_tool_choice(choice, names), choice, names)
     if names:
         params["tools"] = [dict(tool) for tool in tools]
         if normalized is not None:
@@ -600,17 +704,26 @@ def resolve_chat(request: ChatRequest, *, stream: bool) -> ResolvedChat:
             "parallel_tool_calls was given without tools; bind tools or leave it unset",
             param="parallel_tool_calls",
         )
-    if _forces(normalized):
+    if _forces(normalized) and dashscope:
+        # llama.cpp's tool grammar is lazy (triggered by <tool_call>, after the reasoning)
+        # [INF]; vLLM and SGLang constrain after </think>: only DashScope refuses.
         _settle_thinking(
             model, caps, params, f"tool_choice={choice!r} (a forced tool call)", "tool_choice"
         )
     fmt = params.get("response_format")
-    if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema"):
+    if isinstance(fmt, Mapping) and fmt.get("type") in ("json_object", "json_schema") and settles:
         _settle_thinking(
-            model, caps, params, f"response_format {fmt['type']!r} (JSON output)", "response_format"
+            model,
+            caps,
+            params,
+            f"response_format {fmt['type']!r} (JSON output)",
+            "response_format",
+            backend,
         )
-        if fmt["type"] == "json_object" and not any(
-            "json" in _text_of(m).lower() for m in request.messages
+        if (
+            dashscope
+            and fmt["type"] == "json_object"
+            and not any("json" in _text_of(m).lower() for m in request.messages)
         ):
             raise InvalidRequestError(
                 "response_format json_object requires the word 'json' in the messages "
@@ -620,11 +733,13 @@ def resolve_chat(request: ChatRequest, *, stream: bool) -> ResolvedChat:
             )
 
     thinks = caps.thinks(params.get("enable_thinking"))
-    _check_messages(request.messages, thinks)
-    _check_n(params.get("n"), stream=stream, has_tools=bool(names), thinks=thinks)
+    _check_messages(request.messages, thinks, backend)
+    _check_n(params.get("n"), stream=stream, has_tools=bool(names), thinks=thinks, backend=backend)
     endpoint = _choose_endpoint(request, caps)
-    wire_stream = stream or streams_internally(model, params)
-    if wire_stream and params.get("incremental_output") is False and thinks:
+    # Internal streaming is for DashScope's stream-only models and thinking modes; a
+    # self-hosted server answers whole requests as they are.
+    wire_stream = stream or (dashscope and streams_internally(model, params))
+    if dashscope and wire_stream and params.get("incremental_output") is False and thinks:
         raise InvalidRequestError(
             "incremental_output=False cannot be used while the model thinks (the service "
             "requires incremental streaming with enable_thinking); leave it unset",
@@ -638,6 +753,7 @@ def resolve_chat(request: ChatRequest, *, stream: bool) -> ResolvedChat:
         stream=stream,
         wire_stream=wire_stream,
         thinks=thinks,
+        backend=backend,
     )
 
 
@@ -646,6 +762,8 @@ def check_tool_binding(
     parameters: Mapping[str, Any],
     tools: Sequence[Mapping[str, Any]],
     tool_choice: Any,
+    *,
+    backend: str = "dashscope",
 ) -> None:
     """The tool rules when tools are bound, before any message exists: names, ``tool_choice``
     against the tools, forced tools versus thinking (the same checks every call repeats)."""
@@ -656,7 +774,9 @@ def check_tool_binding(
         tools=tools,
         tool_choice=tool_choice,
     )
-    resolve_chat(probe, stream=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each call says what it drops, when it is made
+        resolve_chat(probe, stream=False, backend=backend)
 
 
 def _text_of(message: Message) -> str:

@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ._config import (
+    SELF_HOSTED,
+    Backend,
+    Protocol,
     Timeouts,
     auth_hint,
     is_private_host,
     resolve_api_key,
-    resolve_base_url,
+    resolve_endpoint,
 )
 from ._errors import InvalidRequestError
 
@@ -80,13 +83,22 @@ CONNECTION_FIELDS = (
     "timeout",
     "max_retries",
     "default_headers",
+    "protocol",
+    "backend",
 )
 """The connection fields every model class declares (the keywords of ClientSettings.resolve)."""
 
 
+_PROTOCOL_FIELDS = ("protocol", "backend")
+"""Fields a class that only reaches native endpoints (rerank, multimodal) need not declare."""
+
+
 def connection_options(source: Any) -> dict[str, Any]:
     """A model object's connection fields, as ``ClientSettings.resolve`` keywords."""
-    return {name: getattr(source, name) for name in CONNECTION_FIELDS}
+    return {
+        name: getattr(source, name, None) if name in _PROTOCOL_FIELDS else getattr(source, name)
+        for name in CONNECTION_FIELDS
+    }
 
 
 def check_max_retries(value: Any) -> int:
@@ -139,6 +151,22 @@ def _check_headers(headers: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _self_hosted_key(raw: Any) -> SecretStr | None:
+    """The key for a server that is not DashScope: optional (vLLM without ``--api-key``,
+    Ollama and llama.cpp take any or none; ``"EMPTY"`` is sent as given). The DashScope key of
+    the environment is never sent to such a server, even when a framework copied it into
+    ``api_key`` (LangChain reads DASHSCOPE_API_KEY into the field by default)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        resolve_api_key(raw)  # the same clear error for a key of the wrong type
+    env = os.environ.get("DASHSCOPE_API_KEY", "").strip()
+    if env and raw.strip() == env:
+        logger.debug("the DashScope key (DASHSCOPE_API_KEY) is not sent to a self-hosted server")
+        return None
+    return SecretStr(resolve_api_key(raw))
+
+
 def _warn_plain_http(base_url: str) -> None:
     # Python's warning registry shows it once per place (the default filter).
     if not base_url.startswith("http://") or is_private_host(base_url):
@@ -155,12 +183,18 @@ def _warn_plain_http(base_url: str) -> None:
 class ClientSettings:
     """Everything a client connects with, validated: build it with :meth:`resolve`."""
 
-    api_key: SecretStr
+    api_key: SecretStr | None
+    """None only for self-hosted backends (no ``Authorization`` header is sent then)."""
     base_url: str
     workspace: str | None = None
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_retries: int = DEFAULT_MAX_RETRIES
     default_headers: tuple[tuple[str, str], ...] = ()
+    protocol: Protocol = "native"
+    """``native`` (DashScope's ``/api/v1``) or ``openai`` (``/chat/completions``...)."""
+    backend: Backend = "dashscope"
+    """The server: ``dashscope`` (both protocols), ``vllm``, ``sglang``, ``ollama``,
+    ``llamacpp`` or ``openai`` (a generic OpenAI-compatible server)."""
 
     @classmethod
     def resolve(
@@ -173,39 +207,67 @@ class ClientSettings:
         timeout: Any = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
+        protocol: str | None = None,
+        backend: str | None = None,
         warn: bool = True,
     ) -> ClientSettings:
         """Settings from what a user passes (``None``: the environment, then the default).
 
+        ``protocol`` / ``backend`` unset are inferred from the base URL
+        (``_config.resolve_endpoint``); ``backend="auto"`` asks the server once (``_probe``).
         ``warn``: warn about plain ``http://`` to a public host (the key would travel in clear
         text); off for a construction-time :meth:`check`, so each object warns when used.
         """
         raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        resolved_url = resolve_base_url(base_url, region)
-        if warn:
-            _warn_plain_http(resolved_url)
+        resolved_url, resolved_protocol, resolved_backend = resolve_endpoint(
+            base_url, region, protocol, backend
+        )
+        if resolved_backend == "auto":
+            from ._probe import detect_backend
+
+            resolved_backend = detect_backend(resolved_url)
         if workspace is not None and (not isinstance(workspace, str) or not workspace.strip()):
             raise InvalidRequestError(
                 f"workspace must be a non-empty string, got {workspace!r}", param="workspace"
             )
+        if resolved_backend in SELF_HOSTED:
+            if workspace is not None:
+                raise InvalidRequestError(
+                    f"workspace= is a DashScope (Model Studio) setting; a {resolved_backend} "
+                    "server has no workspaces",
+                    param="workspace",
+                )
+            key = _self_hosted_key(raw)
+        else:
+            key = SecretStr(resolve_api_key(raw))
+        if warn and key is not None:
+            _warn_plain_http(resolved_url)
         return cls(
-            api_key=SecretStr(resolve_api_key(raw)),
+            api_key=key,
             base_url=resolved_url,
             workspace=workspace,
             timeouts=Timeouts.of(timeout),
             max_retries=check_max_retries(max_retries),
             default_headers=_check_headers(default_headers),
+            protocol=resolved_protocol,
+            backend=resolved_backend,  # type: ignore[arg-type]
         )
 
     @classmethod
-    def check(cls, **options: Any) -> None:
+    def check(cls, **options: Any) -> ClientSettings:
         """Validate settings as :meth:`resolve` does, except that the key may still be missing
-        (frameworks build model objects before the environment is set up)."""
+        (frameworks build model objects before the environment is set up); the settings come
+        back with a placeholder key then."""
         api_key = options.get("api_key")
         raw = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if raw is None and not os.environ.get("DASHSCOPE_API_KEY", "").strip():
             options = {**options, "api_key": "sk-placeholder"}
-        cls.resolve(**options, warn=False)
+        return cls.resolve(**options, warn=False)
+
+    @property
+    def self_hosted(self) -> bool:
+        """Whether the server is not DashScope's."""
+        return self.backend in SELF_HOSTED
 
     @property
     def auth_hint(self) -> str | None:
@@ -214,9 +276,10 @@ class ClientSettings:
 
     def __repr__(self) -> str:
         return (
-            f"ClientSettings(base_url={self.base_url!r}, workspace={self.workspace!r}, "
+            f"ClientSettings(base_url={self.base_url!r}, protocol={self.protocol!r}, "
+            f"backend={self.backend!r}, workspace={self.workspace!r}, "
             f"timeouts={self.timeouts!r}, max_retries={self.max_retries}, "
-            "api_key=SecretStr('**********'))"
+            f"api_key={'None' if self.api_key is None else repr(SecretStr('x'))})"
         )
 
 

@@ -72,17 +72,39 @@ Knobs: ``DashScopeEmulator(chunk_delay=0.05)`` spaces stream events out,
 The tokenizer (``/api/v1/tokenizer``) answers with the emulator's own tokens (as counted
 above) and stable token ids.
 
+Self-hosted Qwen servers::
+
+    with DashScopeEmulator(flavour="vllm") as emu:       # also "sglang", "ollama", "llamacpp"
+        llm = ChatQwen(model="Qwen/Qwen3-8B", base_url=emu.base_url, backend=emu.backend)
+        emu.enqueue(Reply.unparsed_tool_calls([ToolCall("get_weather", {"city": "Rome"})],
+                                              syntax="xml"))   # the server's parser fails
+
+A flavour serves only the OpenAI API under ``/v1`` (``emu.base_url`` is ``…/v1``), in that
+server's documented dialect: the reasoning field (vLLM ``reasoning``, SGLang / llama.cpp
+``reasoning_content``, Ollama ``reasoning`` omitted when empty), where it reads the thinking
+switch (``chat_template_kwargs`` / ``reasoning_effort``; Ollama ``reasoning_effort`` only) and
+that a switch elsewhere is ignored (Qwen3 then thinks, as it does by default), tool-call
+fragments (vLLM two entries per index, SGLang null ids, Ollama whole calls), usage only with
+``stream_options.include_usage``, its error envelope and probe endpoint (``/version``,
+``/get_model_info``, ``/api/version``, ``/props``). ``Flavour`` options emulate other
+launches: ``dataclasses.replace(FLAVOURS["vllm"], reasoning_parser=False)`` (``<think>`` in
+the content), ``tool_parser=False``, ``reasoning_keys=("reasoning", "reasoning_content")``
+(vLLM 0.11-0.15), ``served_models=(...)``. ``Reply.unparsed_tool_calls`` (hermes / XML /
+bare JSON, in the content or the reasoning) and ``Reply(text=..., in_reasoning=True)``
+script the parser failures. No key is checked unless ``api_key=`` is given.
+
 Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, web search,
 code interpreter, partial mode, ``/think`` prompt switches, files and async-task endpoints
 (404).
 
-Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--port 0``: a free
-port; ``--api-key KEY``, default ``sk-emulator``, or ``--any-key``; ``--chunk-delay``, by
-default 0.03 s when stdout is a terminal and 0 otherwise; ``--replies FILE``: scripted answers
-from a JSON or TOML file of rules, e.g. ``examples/emulator-replies.json``; ``--help`` has the
-format; ``apply_replies(emu, FILE)`` scripts an emulator in your own code from the same file).
-It prints the base URLs and the ``DASHSCOPE_API_KEY=... DASHSCOPE_HTTP_BASE_URL=...``
-to point ``ChatQwen`` / ``Qwen`` at it, and serves until Ctrl-C.
+Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--flavour vllm``
+and the others for a self-hosted server; ``--port 0``: a free port; ``--api-key KEY``,
+default ``sk-emulator``, or ``--any-key``; ``--chunk-delay``, by default 0.03 s when stdout is
+a terminal and 0 otherwise; ``--replies FILE``: scripted answers from a JSON or TOML file of
+rules, e.g. ``examples/emulator-replies.json``; ``--help`` has the format; ``apply_replies(emu,
+FILE)`` scripts an emulator in your own code from the same file). It prints the base URLs and
+the ``DASHSCOPE_API_KEY=... DASHSCOPE_HTTP_BASE_URL=...`` to point ``ChatQwen`` / ``Qwen`` at
+it, and serves until Ctrl-C.
 """
 
 from ._errors import ServiceError
@@ -90,12 +112,15 @@ from ._models import DEFAULT_MODELS, ModelSpec
 from ._recorded import Headers, RecordedRequest
 from ._replies import Reply, ToolCall
 from ._script import RepliesFileError, apply_replies
+from ._selfhosted import FLAVOURS, Flavour
 from ._server import DashScopeEmulator
 from ._tokens import count_tokens
 
 __all__ = [
     "DEFAULT_MODELS",
+    "FLAVOURS",
     "DashScopeEmulator",
+    "Flavour",
     "Headers",
     "ModelSpec",
     "RecordedRequest",

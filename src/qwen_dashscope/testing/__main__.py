@@ -27,6 +27,12 @@ Point ChatQwen (LangChain) or Qwen (LlamaIndex) at it with two environment varia
 
 The key must be the one given with --api-key (default sk-emulator); with --any-key, any
 non-empty key is accepted. A wrong key gets the service's InvalidApiKey error (401).
+
+With --flavour vllm | sglang | ollama | llamacpp it is a self-hosted Qwen server instead: the
+OpenAI API under /v1 in that server's dialect (reasoning field, thinking switch, tool-call
+fragments, usage, errors, its probe endpoint such as Ollama's /api/version), no key needed:
+
+  ChatQwen(model="Qwen/Qwen3-8B", base_url="http://127.0.0.1:8000/v1", backend="vllm")
 """
 
 EPILOG = """\
@@ -114,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--flavour",
+        choices=("dashscope", "vllm", "sglang", "ollama", "llamacpp"),
+        default="dashscope",
+        help="the server to emulate (default: %(default)s, native + compatible mode)",
+    )
+    parser.add_argument(
         "--replies",
         metavar="FILE",
         help="JSON or TOML file of scripted answers (format below); default: the echo reply",
@@ -136,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         api_key=None if args.any_key else args.api_key,
         chunk_delay=chunk_delay,
+        flavour=args.flavour,
     )
     install_rules(emulator, rules)
     stopped = threading.Event()
@@ -146,12 +159,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     count = f"{len(rules)} rule{'' if len(rules) == 1 else 's'}"
+    if emulator.flavour is None:
+        head = (
+            f"DashScope emulator: base_url={emulator.base_url} "
+            f"compatible_base_url={emulator.compatible_base_url} "
+            f"api_key={emulator.api_key or '*'}\n"
+            f"  export DASHSCOPE_API_KEY={emulator.api_key or 'sk-emulator'} "
+            f"DASHSCOPE_HTTP_BASE_URL={emulator.base_url}\n"
+        )
+    else:
+        head = (
+            f"{emulator.backend} emulator: base_url={emulator.base_url} "
+            f"api_key={emulator.api_key or '(none needed)'}\n"
+            f"  ChatQwen(model=..., base_url={emulator.base_url!r}, backend={emulator.backend!r})\n"
+        )
     print(
-        f"DashScope emulator: base_url={emulator.base_url} "
-        f"compatible_base_url={emulator.compatible_base_url} api_key={emulator.api_key or '*'}\n"
-        f"  export DASHSCOPE_API_KEY={emulator.api_key or 'sk-emulator'} "
-        f"DASHSCOPE_HTTP_BASE_URL={emulator.base_url}\n"
-        f"  replies: {f'{count} from {args.replies}' if args.replies else 'default'}"
+        head + f"  replies: {f'{count} from {args.replies}' if args.replies else 'default'}"
         f"; chunk delay {chunk_delay:g} s; Ctrl-C stops",
         flush=True,
     )

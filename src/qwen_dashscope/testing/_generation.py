@@ -208,6 +208,24 @@ def _argument_pieces(arguments: str) -> list[str]:
     return split_text(arguments, max(2, math.ceil(len(arguments) / TOOL_ARGUMENT_PIECE)))
 
 
+def unparsed_text(calls: tuple[ResolvedCall, ...], syntax: str) -> str:
+    """Tool calls written as the model writes them, for a server whose parser failed."""
+    blocks = []
+    for call in calls:
+        arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+        if syntax == "xml":
+            lines = [f"<function={call.name}>"]
+            for key, value in arguments.items() if isinstance(arguments, dict) else ():
+                text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                lines += [f"<parameter={key}>", text, "</parameter>"]
+            lines.append("</function>")
+            blocks.append("<tool_call>\n" + "\n".join(lines) + "\n</tool_call>")
+        else:
+            payload = json.dumps({"name": call.name, "arguments": arguments}, ensure_ascii=False)
+            blocks.append(payload if syntax == "json" else f"<tool_call>\n{payload}\n</tool_call>")
+    return "\n".join(blocks)
+
+
 def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> Turn:
     """Answer ``request`` (already validated into ``plan``) with ``reply``."""
     reasoning = ""
@@ -225,6 +243,13 @@ def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> 
         )
         for i, call in enumerate(reply.calls if reply.kind == "tool_calls" else ())
     )
+    if reply.kind == "default" and plan.json_schema is not None and plan.forced_tool is None:
+        # A self-hosted server constrains the answer to the schema (guided decoding).
+        schema = plan.json_schema
+        text = request.last_user_text[:60] or "example"
+        defs = schema.get("$defs") or schema.get("definitions") or {}
+        value = _example(schema, defs, text, depth=0) if schema else {"answer": text}
+        content = json.dumps(value, ensure_ascii=False)
     if reply.kind == "default" and plan.forced_tool is not None:
         # A forced tool_choice is obeyed, as the service does: the tool is called with
         # arguments made from its schema, and there is no text answer.
@@ -238,6 +263,18 @@ def build_turn(plan: GenerationPlan, reply: Reply, request: RecordedRequest) -> 
                 arguments=arguments,
             ),
         )
+    if reply.unparsed is not None and calls:
+        # The server's tool parser failed: the calls are text, the answer an ordinary one.
+        text = unparsed_text(calls, reply.unparsed)
+        if reply.in_reasoning:
+            reasoning = (reasoning + "\n" if reasoning else "") + (content + text)
+            content = ""
+        else:
+            content = (content + "\n\n" if content else "") + text
+        calls = ()
+    elif reply.in_reasoning:
+        # The server's reasoning parser took the whole answer for reasoning.
+        reasoning, content = (reasoning + "\n" if reasoning else "") + content, ""
     finish = "tool_calls" if calls else "stop"
     if not calls and plan.max_tokens is not None and count_tokens(content) > plan.max_tokens:
         content = truncate_tokens(content, plan.max_tokens)

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ReplyKind = Literal["default", "text", "tool_calls", "error", "drop", "raw"]
+Syntax = Literal["hermes", "xml", "json"]
+"""How a model writes a tool call as text: hermes JSON in ``<tool_call>`` tags (Qwen2.5/3),
+``<function=…><parameter=…>`` XML (Qwen3-Coder, Qwen3.5+), or a bare JSON object."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,10 @@ class Reply:
     delay_seconds: float
     raw_body: bytes
     raw_headers: tuple[tuple[str, str], ...]
+    unparsed: Syntax | None
+    """The server's tool parser fails: the calls reach the client as text in this syntax."""
+    in_reasoning: bool
+    """The server's reasoning parser misroutes: the output lands in the reasoning field."""
 
     def __init__(
         self,
@@ -77,6 +84,8 @@ class Reply:
         delay: float = 0.0,
         body: bytes = b"",
         headers: Mapping[str, str] | None = None,
+        unparsed: Syntax | None = None,
+        in_reasoning: bool = False,
     ) -> None:
         calls = tuple(tool_calls)
         if kind is None:
@@ -85,6 +94,8 @@ class Reply:
             raise ValueError("chunks must be >= 1")
         if after_chunks < 0 or delay < 0:
             raise ValueError("after_chunks and delay must be >= 0")
+        if unparsed not in (None, "hermes", "xml", "json"):
+            raise ValueError("unparsed must be 'hermes', 'xml', 'json' or None")
         values: dict[str, Any] = {
             "kind": kind,
             "answer": text,
@@ -101,6 +112,8 @@ class Reply:
             "delay_seconds": float(delay),
             "raw_body": bytes(body),
             "raw_headers": tuple((headers or {}).items()),
+            "unparsed": unparsed,
+            "in_reasoning": bool(in_reasoning),
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -153,6 +166,33 @@ class Reply:
             reasoning=reasoning,
             usage=usage,
             finish_reason=finish_reason,
+            delay=delay,
+        )
+
+    @classmethod
+    def unparsed_tool_calls(
+        cls,
+        calls: Iterable[ToolCall],
+        *,
+        syntax: Syntax = "hermes",
+        content: str = "",
+        in_reasoning: bool = False,
+        delay: float = 0.0,
+    ) -> Reply:
+        """The model calls tools but the server's parser fails to extract them (research
+        notes §3): the calls arrive as text in ``syntax`` after ``content``, in the content
+        (vLLM #20611, #22975) or, with ``in_reasoning``, inside the reasoning with an empty
+        content (SGLang #26172, vLLM #39056); ``tool_calls`` stays empty and the
+        finish_reason is ``"stop"``."""
+        calls = tuple(calls)
+        if not calls:
+            raise ValueError("Reply.unparsed_tool_calls needs at least one ToolCall")
+        return cls(
+            kind="tool_calls",
+            tool_calls=calls,
+            text=content,
+            unparsed=syntax,
+            in_reasoning=in_reasoning,
             delay=delay,
         )
 
@@ -221,6 +261,8 @@ class Reply:
             "delay": self.delay_seconds,
             "body": self.raw_body,
             "headers": dict(self.raw_headers),
+            "unparsed": self.unparsed,
+            "in_reasoning": self.in_reasoning,
         }
         current.update(changes)
         return Reply(**current)

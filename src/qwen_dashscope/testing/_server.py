@@ -33,6 +33,16 @@ from ._retrieval import (
     plan_rerank,
     rerank_body,
 )
+from ._selfhosted import (
+    Flavour,
+    chat_body,
+    error_body,
+    flavour_of,
+    get_answer,
+    plan_chat,
+    plan_embeddings,
+    stream_chunks,
+)
 from ._validate import GenerationPlan, plan_compat_chat, plan_native_generation
 from ._vectors import (
     EmbeddingPlan,
@@ -66,9 +76,19 @@ SSE_CONTENT_TYPE = "text/event-stream;charset=UTF-8"
 JSON_CONTENT_TYPE = "application/json"
 
 
-def classify(method: str, path: str) -> EndpointName:
+SELF_HOSTED_PATHS: Mapping[str, EndpointName] = {
+    "/v1/chat/completions": "compat-chat",
+    "/v1/embeddings": "compat-embeddings",
+}
+"""vLLM, SGLang, Ollama and llama.cpp serve the OpenAI API under ``/v1`` (research notes §7);
+their requests are recorded with the compat endpoint names (top-level parameters)."""
+
+
+def classify(method: str, path: str, flavour: Flavour | None = None) -> EndpointName:
     """Which endpoint a request targets (``other`` for anything unknown or not a POST)."""
-    return PATHS.get(path, "other") if method == "POST" else "other"
+    if method != "POST":
+        return "other"
+    return (SELF_HOSTED_PATHS if flavour is not None else PATHS).get(path, "other")
 
 
 def wants_sse(headers: Mapping[str, str]) -> bool:
@@ -178,9 +198,15 @@ class DashScopeEmulator:
         chunk_delay: float = 0.0,
         shuffle_embeddings: bool = False,
         image_captions: Mapping[Any, str] | None = None,
+        flavour: str | Flavour = "dashscope",
     ) -> None:
         self.host = host
         self._requested_port = port
+        self.flavour: Flavour | None = None if flavour == "dashscope" else flavour_of(flavour)
+        """None: DashScope (native + compatible mode); else the self-hosted server emulated
+        (``/v1`` only; no key checked unless ``api_key`` is passed explicitly)."""
+        if self.flavour is not None and api_key == "sk-emulator":
+            api_key = None  # vLLM without --api-key, Ollama, llama.cpp: any key or none
         self.api_key = api_key
         self.models: Mapping[str, ModelSpec] = build_model_table(models)
         self.chunk_delay = chunk_delay
@@ -253,13 +279,23 @@ class DashScopeEmulator:
 
     @property
     def base_url(self) -> str:
-        """Native API base, like ``DASHSCOPE_HTTP_BASE_URL`` (``…/api/v1``)."""
+        """Native API base, like ``DASHSCOPE_HTTP_BASE_URL`` (``…/api/v1``); a self-hosted
+        flavour's ``…/v1``."""
+        if self.flavour is not None:
+            return f"{self.url}/v1"
         return f"{self.url}/api/v1"
 
     @property
     def compatible_base_url(self) -> str:
-        """OpenAI-compatible base (``…/compatible-mode/v1``)."""
+        """OpenAI-compatible base (``…/compatible-mode/v1``; a self-hosted flavour's ``…/v1``)."""
+        if self.flavour is not None:
+            return f"{self.url}/v1"
         return f"{self.url}/compatible-mode/v1"
+
+    @property
+    def backend(self) -> str:
+        """The client's ``backend=`` for this emulator (``dashscope``, ``vllm``...)."""
+        return "dashscope" if self.flavour is None else self.flavour.name
 
     # ------------------------------------------------------------------ scripting
 
@@ -328,12 +364,62 @@ class DashScopeEmulator:
 
     def _authorised(self, request: RecordedRequest) -> bool:
         key = bearer_key(request.headers)
+        if self.flavour is not None:
+            return self.api_key is None or key == self.api_key
         return bool(key) and (self.api_key is None or key == self.api_key)
+
+    def classify(self, method: str, path: str) -> EndpointName:
+        """Which endpoint of this emulator (its flavour's paths) a request targets."""
+        return classify(method, path, self.flavour)
+
+    def _error_body(self, error: ServiceError, request: RecordedRequest, request_id: str) -> Any:
+        if self.flavour is not None:
+            return error_body(error, self.flavour)
+        if request.is_compat:
+            return _compat_error(request, error, request_id)
+        return native_error_body(error, request_id)
+
+    def _error_outcome(
+        self, error: ServiceError, request: RecordedRequest, request_id: str, delay: float = 0.0
+    ) -> Outcome:
+        if self.flavour is not None:  # self-hosted servers answer errors with a status
+            return json_outcome(error.status, error_body(error, self.flavour), request_id, delay)
+        return error_outcome(error, request, request_id, delay)
+
+    def _respond_self_hosted(self, request: RecordedRequest, request_id: str) -> Outcome | None:
+        """GET probes and listings; unknown paths (None: a chat or embedding request)."""
+        assert self.flavour is not None
+        if request.endpoint != "other":
+            return None
+        answer = get_answer(request.path, self.flavour) if request.method == "GET" else None
+        if answer is None:
+            error = ServiceError(404, "NotFound", "Not Found")
+            return json_outcome(
+                404,
+                {"detail": "Not Found"}
+                if self.flavour.name in ("vllm", "sglang")
+                else error_body(error, self.flavour),
+                request_id,
+            )
+        status, body = answer
+        if isinstance(body, str):
+            return Outcome(
+                status=status,
+                headers=(("content-type", "text/plain; charset=utf-8"),),
+                body=body.encode(),
+            )
+        return json_outcome(status, body, request_id)
 
     def respond(self, request: RecordedRequest) -> Outcome:
         """Decide the answer to ``request`` (records it; consumes a scripted reply if valid)."""
         self._record(request)
         request_id = str(uuid.uuid4())
+        if self.flavour is not None:
+            outcome = self._respond_self_hosted(request, request_id)
+            if outcome is not None:
+                return outcome
+            if not self._authorised(request):
+                return json_outcome(401, {"error": "Unauthorized"}, request_id)
         if request.endpoint == "other":
             error = ServiceError(404, "NotFound", f"Not found: {request.method} {request.path}")
             return json_outcome(404, native_error_body(error, request_id), request_id)
@@ -342,21 +428,26 @@ class DashScopeEmulator:
         try:
             plan = self._plan(request)
         except ServiceError as error:
-            return error_outcome(error, request, request_id)
+            return self._error_outcome(error, request, request_id)
         try:
             reply = self._pick(request)
         except Exception as exc:  # a user predicate failed: make it visible to the test
-            return error_outcome(_misuse(f"rule predicate raised {exc!r}"), request, request_id)
+            misuse = _misuse(f"rule predicate raised {exc!r}")
+            return self._error_outcome(misuse, request, request_id)
         try:
             return self._answer(request, plan, reply, request_id)
         except ServiceError as error:
-            return error_outcome(error, request, request_id, reply.delay_seconds)
+            return self._error_outcome(error, request, request_id, reply.delay_seconds)
 
     def _plan(self, request: RecordedRequest) -> Plan:
         body: Any = request.body
         if body is None and request.raw_body.strip():
             body = "invalid"  # not a JSON object
         endpoint = request.endpoint
+        if self.flavour is not None:
+            if endpoint == "compat-chat":
+                return plan_chat(body, self.flavour)
+            return plan_embeddings(body, self.flavour)
         if endpoint in ("text-generation", "multimodal-generation"):
             return plan_native_generation(endpoint, body, stream=request.stream, models=self.models)
         if endpoint == "compat-chat":
@@ -390,10 +481,7 @@ class DashScopeEmulator:
             return Outcome(abort=True, delay=delay)
         if reply.kind == "error" and not (reply.in_stream and streaming):
             error = ServiceError(reply.status, reply.code, reply.message)
-            if request.is_compat:
-                body = _compat_error(request, error, request_id)
-            else:
-                body = native_error_body(error, request_id)
+            body = self._error_body(error, request, request_id)
             return json_outcome(reply.status, body, request_id, delay)
         if not isinstance(plan, GenerationPlan):
             return json_outcome(
@@ -409,13 +497,20 @@ class DashScopeEmulator:
         turn = build_turn(plan, reply, request)
         created = int(time.time())
         if not plan.stream:
-            if request.is_compat:
+            if self.flavour is not None:
+                body = chat_body(plan, turn, request_id, self.flavour, created=created)
+            elif request.is_compat:
                 body = compat_body(plan, turn, request_id, created=created)
             else:
                 body = native_body(plan, turn, request_id)
             return json_outcome(200, body, request_id, delay)
         frames: list[bytes]
-        if request.is_compat:
+        if self.flavour is not None:
+            chunks = stream_chunks(plan, turn, request_id, self.flavour, created=created)
+            frames = [compat_frame(c) for c in chunks]
+            cut = reply.after_chunks + (0 if self.flavour.name == "ollama" else 1)
+            tail = [DONE_FRAME]
+        elif request.is_compat:
             frames = [
                 compat_frame(c)
                 for c in compat_stream_chunks(plan, turn, request_id, created=created)
@@ -434,7 +529,7 @@ class DashScopeEmulator:
         if reply.kind == "error":
             error = ServiceError(reply.status, reply.code, reply.message)
             if request.is_compat:
-                last = compat_frame(compat_error_body(error, request_id))
+                last = compat_frame(self._error_body(error, request, request_id))
             else:
                 last = sse_frame(
                     min(cut, len(frames)) + 1,
@@ -473,7 +568,10 @@ class DashScopeEmulator:
         if isinstance(plan, TokenizePlan):
             return tokenize_body(plan, request_id)
         if request.is_compat:
-            return compat_embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
+            body = compat_embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
+            if self.flavour is not None:
+                body.pop("id", None)
+            return body
         return embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
 
     def _wait(self, seconds: float) -> bool:
@@ -566,7 +664,7 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         headers = Headers(self.headers.items())
         path = self.path.split("?", 1)[0]
-        endpoint = classify(self.command, path)
+        endpoint = emulator.classify(self.command, path)
         body = _parse_json(raw)
         if endpoint == "compat-chat":
             stream = bool(body and body.get("stream") is True)

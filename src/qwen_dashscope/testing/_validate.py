@@ -147,6 +147,9 @@ class GenerationPlan:
     """Input tokens written to the explicit cache (resolved by the server)."""
     search: SearchPlan | None = None
     """Web search, when ``enable_search`` is on (native endpoints only)."""
+    json_schema: Mapping[str, Any] | None = None
+    """Self-hosted flavours: the ``response_format`` schema the server constrains the default
+    answer to (``{}`` for json_object)."""
 
     @property
     def list_content(self) -> bool:
