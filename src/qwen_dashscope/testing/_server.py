@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from ._batches import BatchService
 from ._compat import DONE_FRAME, compat_body, compat_frame, compat_stream_chunks
 from ._errors import ServiceError, compat_error_body, invalid_api_key, native_error_body
 from ._generation import build_turn
@@ -168,6 +169,8 @@ class DashScopeEmulator:
         """Return embeddings in a fixed non-identity order (clients must sort by index)."""
         self._lock = threading.Lock()
         self._state = _State()
+        self.batches = BatchService(self)
+        """The Batch API's files and batches (``/compatible-mode/v1/files``, ``/batches``)."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -268,6 +271,7 @@ class DashScopeEmulator:
         """Forget queued replies, rules and recorded requests."""
         with self._lock:
             self._state = _State()
+        self.batches.reset()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -524,6 +528,14 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         headers = Headers(self.headers.items())
         path = self.path.split("?", 1)[0]
+        if emulator.batches.handles(path):
+            try:
+                self._write(
+                    emulator.batches.respond(self.command, self.path, headers, raw), emulator
+                )
+            except OSError:
+                self.close_connection = True
+            return
         endpoint = classify(self.command, path)
         body = _parse_json(raw)
         if endpoint == "compat-chat":
