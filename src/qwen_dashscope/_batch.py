@@ -569,6 +569,8 @@ class JobManifest:
     model: str
     endpoint: str
     rows: int
+    base_url: str = ""
+    """The compatible-mode base the job's batches live on (one region)."""
     completion_window: str = "24h"
     metadata: dict[str, str] = field(default_factory=dict)
     parts: list[PartState] = field(default_factory=list)
@@ -591,6 +593,7 @@ class JobManifest:
             "model": self.model,
             "endpoint": self.endpoint,
             "rows": self.rows,
+            "base_url": self.base_url,
             "completion_window": self.completion_window,
             "metadata": self.metadata,
             "max_active": self.max_active,
@@ -608,6 +611,7 @@ class JobManifest:
             model=data["model"],
             endpoint=data["endpoint"],
             rows=int(data["rows"]),
+            base_url=data.get("base_url") or "",
             completion_window=data.get("completion_window") or "24h",
             metadata=dict(data.get("metadata") or {}),
             max_active=data.get("max_active"),
