@@ -8,6 +8,10 @@ validation, ``tool_choice``, thinking versus forced tools and JSON output, ``n``
 cache markers, embedding batch limits, tool-call arguments. The LangChain and LlamaIndex
 adapters (``langchain_qwen``, ``llama_index_qwen``) only translate their framework's objects
 to and from these. ``qwen_dashscope.testing`` is an emulator of the service for offline tests.
+
+Bulk jobs: ``submit_chat_batch`` / ``submit_embedding_batch`` / ``batch_job`` (DashScope's
+Batch API, a resumable ``BatchJob``), ``BulkOptions`` for the in-process runner, and
+``qwen_dashscope.ray`` (Ray Data predictors; Ray is an optional extra).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -95,7 +99,10 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._accumulator import StreamAccumulator
+    from ._batch import BatchLimits, RowResult
     from ._client import AsyncDashScopeClient, DashScopeClient
+    from ._jobs import BatchJob, batch_job, submit_chat_batch, submit_embedding_batch
+    from ._runner import BulkOptions, RateLimiter
 
 # Loaded on first use (PEP 562): importing an adapter does not import httpx and the client
 # until a client is created.
@@ -103,6 +110,14 @@ _LAZY = {
     "AsyncDashScopeClient": "_client",
     "DashScopeClient": "_client",
     "StreamAccumulator": "_accumulator",
+    "BatchJob": "_jobs",
+    "BatchLimits": "_batch",
+    "BulkOptions": "_runner",
+    "RateLimiter": "_runner",
+    "RowResult": "_batch",
+    "batch_job": "_jobs",
+    "submit_chat_batch": "_jobs",
+    "submit_embedding_batch": "_jobs",
 }
 
 
@@ -137,6 +152,9 @@ __all__ = [
     "AsyncDashScopeClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJob",
+    "BatchLimits",
+    "BulkOptions",
     "ChatRequest",
     "ClientCache",
     "ClientSettings",
@@ -155,10 +173,12 @@ __all__ = [
     "PermissionDeniedError",
     "ProtocolError",
     "RateLimitError",
+    "RateLimiter",
     "Region",
     "RerankItem",
     "RerankResult",
     "ResolvedChat",
+    "RowResult",
     "ServerError",
     "StreamAccumulator",
     "StructuredOutputPlan",
@@ -170,6 +190,7 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "__version__",
+    "batch_job",
     "chat_request",
     "check_embedding_batch_size",
     "check_embedding_dimension",
@@ -195,6 +216,8 @@ __all__ = [
     "sort_unknown_keywords",
     "streams_internally",
     "structured_output_plan",
+    "submit_chat_batch",
+    "submit_embedding_batch",
     "suggest_models",
     "tool_names",
     "validate_parameters",

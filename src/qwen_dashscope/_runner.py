@@ -410,20 +410,30 @@ def _row(index: int, value: Any) -> RowResult:
 
 
 async def achat_rows(
-    client: AsyncDashScopeClient, requests: Sequence[ChatRequest], options: BulkOptions | None
+    client: AsyncDashScopeClient,
+    requests: Sequence[ChatRequest],
+    options: BulkOptions | None,
+    *,
+    limiter: RateLimiter | None = None,
 ) -> list[RowResult]:
     """Every chat request through ``client.chat``, as rows in input order."""
     values = await run_async(
-        requests, client.chat, options, estimate=estimate_chat_tokens, used=_total
+        requests, client.chat, options, estimate=estimate_chat_tokens, used=_total, limiter=limiter
     )
     return [_row(i, v) for i, v in enumerate(values)]
 
 
 def chat_rows(
-    client: DashScopeClient, requests: Sequence[ChatRequest], options: BulkOptions | None
+    client: DashScopeClient,
+    requests: Sequence[ChatRequest],
+    options: BulkOptions | None,
+    *,
+    limiter: RateLimiter | None = None,
 ) -> list[RowResult]:
     """``achat_rows`` on the sync client, in threads."""
-    values = run_sync(requests, client.chat, options, estimate=estimate_chat_tokens, used=_total)
+    values = run_sync(
+        requests, client.chat, options, estimate=estimate_chat_tokens, used=_total, limiter=limiter
+    )
     return [_row(i, v) for i, v in enumerate(values)]
 
 
@@ -467,6 +477,7 @@ async def aembedding_rows(
     options: BulkOptions | None,
     *,
     batch_size: int,
+    limiter: RateLimiter | None = None,
     **embed: Any,
 ) -> list[RowResult]:
     """``texts`` embedded ``batch_size`` per request, as one row per text."""
@@ -476,7 +487,7 @@ async def aembedding_rows(
         return await client.embed(group[1], batch_size=batch_size, **embed)
 
     values = await run_async(
-        groups, one, options, estimate=_embedding_estimate, used=_embedding_used
+        groups, one, options, estimate=_embedding_estimate, used=_embedding_used, limiter=limiter
     )
     return _spread(groups, values, len(texts))
 
@@ -487,6 +498,7 @@ def embedding_rows(
     options: BulkOptions | None,
     *,
     batch_size: int,
+    limiter: RateLimiter | None = None,
     **embed: Any,
 ) -> list[RowResult]:
     """``aembedding_rows`` on the sync client, in threads."""
@@ -495,5 +507,7 @@ def embedding_rows(
     def one(group: tuple[int, Sequence[str]]) -> Any:
         return client.embed(group[1], batch_size=batch_size, **embed)
 
-    values = run_sync(groups, one, options, estimate=_embedding_estimate, used=_embedding_used)
+    values = run_sync(
+        groups, one, options, estimate=_embedding_estimate, used=_embedding_used, limiter=limiter
+    )
     return _spread(groups, values, len(texts))
