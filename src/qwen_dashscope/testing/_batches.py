@@ -209,6 +209,8 @@ class _Batch:
     failures: list[dict[str, Any]] = field(default_factory=list)
     cancel_requested: bool = False
     finalizing_shown: bool = False
+    sequence: int = 0
+    """Creation order (``created_at`` has whole seconds only)."""
 
     @property
     def status(self) -> str:
@@ -477,7 +479,7 @@ class BatchService:
             "request_counts": {"total": 0, "completed": 0, "failed": 0},
             "metadata": metadata if isinstance(metadata, dict) else None,
         }
-        self.batches[batch_id] = _Batch(obj=obj, key=key)
+        self.batches[batch_id] = _Batch(obj=obj, key=key, sequence=len(self.batches))
         return dict(obj)
 
     def _cancel(self, batch_id: str) -> dict[str, Any]:
@@ -497,7 +499,7 @@ class BatchService:
         for batch in self.batches.values():
             self._advance(batch)
         batches = sorted(
-            self.batches.values(), key=lambda b: (b.obj["created_at"], b.obj["id"]), reverse=True
+            self.batches.values(), key=lambda b: (b.obj["created_at"], b.sequence), reverse=True
         )
         if "ds_name" in query:  # [3P-CAP] a substring match
             batches = [
