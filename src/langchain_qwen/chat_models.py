@@ -23,6 +23,7 @@ from typing_extensions import Self
 from qwen_dashscope import (
     GENERATION_PARAMETERS,
     BatchJob,
+    BatchLimits,
     BulkOptions,
     ChatRequest,
     ClientCache,
@@ -698,6 +699,7 @@ class ChatQwen(BaseChatModel):
         metadata: Mapping[str, str] | None = None,
         jobs_dir: str | None = None,
         dedup: bool = True,
+        limits: BatchLimits | None = None,
         **kwargs: Any,
     ) -> BatchJob:
         """Send ``inputs`` as one DashScope Batch API job (half the real-time price, results
@@ -720,6 +722,7 @@ class ChatQwen(BaseChatModel):
             metadata=metadata,
             jobs_dir=jobs_dir,
             dedup=dedup,
+            limits=limits,
             convert=self._as_message,
         )
 

@@ -22,6 +22,7 @@ from typing_extensions import Self
 
 from qwen_dashscope import (
     BatchJob,
+    BatchLimits,
     BulkOptions,
     ClientCache,
     ClientSettings,
@@ -291,6 +292,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         metadata: dict[str, str] | None = None,
         jobs_dir: str | None = None,
         dedup: bool = True,
+        limits: BatchLimits | None = None,
     ) -> BatchJob:
         """Embed documents as a DashScope Batch API job (half price, results within
         ``completion_window``); ``job.wait()`` returns a vector (or the row's exception) per
@@ -304,6 +306,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
             metadata=metadata,
             jobs_dir=jobs_dir,
             dedup=dedup,
+            limits=limits,
         )
 
     def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:

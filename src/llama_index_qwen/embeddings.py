@@ -16,6 +16,7 @@ from llama_index.core.bridge.pydantic import (
 
 from qwen_dashscope import (
     BatchJob,
+    BatchLimits,
     BulkOptions,
     ClientCache,
     InvalidRequestError,
@@ -249,6 +250,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         metadata: dict[str, str] | None = None,
         jobs_dir: str | None = None,
         dedup: bool = True,
+        limits: BatchLimits | None = None,
     ) -> BatchJob:
         """Embed documents as a DashScope Batch API job (half price); ``job.wait()`` returns
         a vector (or the row's exception) per text, in order."""
@@ -263,6 +265,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
             metadata=metadata,
             jobs_dir=jobs_dir,
             dedup=dedup,
+            limits=limits,
         )
 
     def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:

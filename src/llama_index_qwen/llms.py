@@ -35,6 +35,7 @@ from typing_extensions import override
 from qwen_dashscope import (
     GENERATION_PARAMETERS,
     BatchJob,
+    BatchLimits,
     BulkOptions,
     ChatRequest,
     ClientCache,
@@ -632,6 +633,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         metadata: dict[str, str] | None = None,
         jobs_dir: str | None = None,
         dedup: bool = True,
+        limits: BatchLimits | None = None,
         **kwargs: Any,
     ) -> BatchJob:
         """Send ``inputs`` as one DashScope Batch API job (half the real-time price, results
@@ -648,6 +650,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             metadata=metadata,
             jobs_dir=jobs_dir,
             dedup=dedup,
+            limits=limits,
             convert=chat_response_from_result,
         )
 
