@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SCALE_STAMP := $(VENV)/.installed-scale
 
-.PHONY: test demo lint install live bench emulator clean
+.PHONY: test test-scale demo lint install live bench emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,14 @@ install: $(STAMP)
 ## Run the whole suite against the bundled emulator (no network but loopback).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+$(SCALE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[all,dev,ray,notebooks]"
+	touch $(SCALE_STAMP)
+
+## A real local Ray Data run and the bulk-jobs notebook (installs the ray + notebooks extras).
+test-scale: $(SCALE_STAMP)
+	$(BIN)/python -m pytest -m scale -q tests/scale
 
 ## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator.
 demo: $(STAMP)
