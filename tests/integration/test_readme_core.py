@@ -15,11 +15,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def core_blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    for framework in ("langchain", "llama-index"):
-        begin, end = (
-            f"<!-- BEGIN {framework} quickstart -->",
-            f"<!-- END {framework} quickstart -->",
-        )
+    for framework in ("langchain quickstart", "llama-index quickstart", "bulk jobs"):
+        begin, end = (f"<!-- BEGIN {framework} -->", f"<!-- END {framework} -->")
         text = text.split(begin)[0] + text.split(end)[1]
     return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 

@@ -1,7 +1,7 @@
 """The scale suite (``make test-scale``): a real local Ray and the bulk-jobs notebook.
 
 It needs the ``ray`` and ``notebooks`` extras, which ``make test-scale`` installs; ``make
-test`` deselects it (``-m "not scale"``). One Ray session serves the whole suite (starting
+test`` deselects it (``-m "not scale"``). One Ray session serves each test module (starting
 one costs ≈ 8 s and 2.5 CPU-s on a 2-core machine), with HOME pointed at a temporary folder:
 Ray 2.60 writes ``~/.ray/auth_token``.
 """
@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.scale)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_session(
     _emulator_server: DashScopeEmulator, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DashScopeEmulator]:
