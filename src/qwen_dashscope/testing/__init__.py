@@ -63,9 +63,14 @@ Knobs: ``DashScopeEmulator(chunk_delay=0.05)`` spaces stream events out,
 The tokenizer (``/api/v1/tokenizer``) answers with the emulator's own tokens (as counted
 above) and stable token ids.
 
+The Batch API (``/compatible-mode/v1/files`` and ``/batches``): ``emu.batches`` holds the
+files and batches; each line runs through the compatible-mode logic above (rules and queued
+replies apply); ``emu.batches.settings`` (``progress_polls``, ``seconds``,
+``seconds_per_line``, limits, fault knobs) and ``emu.batches.clock`` drive the statuses.
+
 Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, web search,
-code interpreter, partial mode, ``/think`` prompt switches, files and async-task endpoints
-(404).
+code interpreter, partial mode, ``/think`` prompt switches, fine-tuning and async-task
+endpoints (404).
 
 Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--port 0``: a free
 port; ``--api-key KEY``, default ``sk-emulator``, or ``--any-key``; ``--chunk-delay``, by
