@@ -10,7 +10,14 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    convert_to_messages,
+    message_to_dict,
+    messages_from_dict,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import get_config_list
@@ -40,7 +47,13 @@ from qwen_dashscope import (
     validate_parameters,
 )
 from qwen_dashscope._jobs import batch_job, submit_chat_batch
-from qwen_dashscope._runner import estimate_chat_tokens, run_async, run_sync
+from qwen_dashscope._runner import (
+    Checkpoint,
+    estimate_chat_tokens,
+    request_key,
+    run_async,
+    run_sync,
+)
 
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_neutral
 from ._structured import StructuredMethod, structured_runnable
@@ -594,9 +607,23 @@ class ChatQwen(BaseChatModel):
     def _wants_bulk(self, *options: Any) -> bool:
         return any(option not in (None, False, 0) for option in options)
 
-    def _row_tokens(self, item: tuple[Any, RunnableConfig], kwargs: dict[str, Any]) -> int:
+    def _row_request(self, item: tuple[Any, RunnableConfig], kwargs: dict[str, Any]) -> Any:
         messages = self._convert_input(item[0]).to_messages()
-        return estimate_chat_tokens(self._request(messages, kwargs.get("stop"), kwargs))
+        return self._request(messages, kwargs.get("stop"), kwargs)
+
+    def _row_tokens(self, item: tuple[Any, RunnableConfig], kwargs: dict[str, Any]) -> int:
+        return estimate_chat_tokens(self._row_request(item, kwargs))
+
+    def _checkpoint(self, path: str | None, kwargs: dict[str, Any]) -> Checkpoint | None:
+        """Finished rows kept in ``path`` (JSONL), keyed by the request each row sends."""
+        if path is None:
+            return None
+        return Checkpoint(
+            path,
+            key=lambda item: request_key(self._row_request(item, kwargs)),
+            dump=message_to_dict,
+            load=lambda data: messages_from_dict([data])[0],
+        )
 
     def batch(  # type: ignore[override]  # adds keyword-only options
         self,
@@ -608,16 +635,21 @@ class ChatQwen(BaseChatModel):
         tokens_per_minute: float | None = None,
         progress: bool = False,
         row_retries: int = 0,
+        checkpoint: str | None = None,
         **kwargs: Any | None,
     ) -> list[AIMessage]:
         """LangChain's ``batch`` (``invoke`` per input, at most ``config["max_concurrency"]``
         at once), plus the bulk runner's options: ``requests_per_minute`` /
         ``tokens_per_minute`` (client-side pacing: DashScope throttles on both),
         ``progress`` (a tqdm bar, or a log line), ``row_retries`` (retries of a row after the
-        client's own, for 429/5xx/connection errors; a 429 pauses every row). Without them
-        this is langchain-core's ``batch``. With ``return_exceptions=False`` no new row starts
+        client's own, for 429/5xx/connection errors; a 429 pauses every row), ``checkpoint``
+        (a JSONL file of finished rows: a run killed half-way, started again with the same
+        file, sends only the rows not in it). Without them this is langchain-core's
+        ``batch``. With ``return_exceptions=False`` no new row starts
         once one has failed, and that error is raised."""
-        if not self._wants_bulk(requests_per_minute, tokens_per_minute, progress, row_retries):
+        if not self._wants_bulk(
+            requests_per_minute, tokens_per_minute, progress, row_retries, checkpoint
+        ):
             return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
         if not inputs:
             return []
@@ -642,6 +674,7 @@ class ChatQwen(BaseChatModel):
             options,
             estimate=lambda item: self._row_tokens(item, kwargs),
             used=_total_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
         )
 
     async def abatch(  # type: ignore[override]  # adds keyword-only options
@@ -654,11 +687,14 @@ class ChatQwen(BaseChatModel):
         tokens_per_minute: float | None = None,
         progress: bool = False,
         row_retries: int = 0,
+        checkpoint: str | None = None,
         **kwargs: Any | None,
     ) -> list[AIMessage]:
         """Async ``batch`` (real async I/O; ``max_concurrency`` unset means unbounded, as in
         langchain-core), with the same bulk options."""
-        if not self._wants_bulk(requests_per_minute, tokens_per_minute, progress, row_retries):
+        if not self._wants_bulk(
+            requests_per_minute, tokens_per_minute, progress, row_retries, checkpoint
+        ):
             return await super().abatch(
                 inputs, config, return_exceptions=return_exceptions, **kwargs
             )
@@ -685,6 +721,7 @@ class ChatQwen(BaseChatModel):
             options,
             estimate=lambda item: self._row_tokens(item, kwargs),
             used=_total_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
         )
 
     def _as_message(self, result: Any) -> AIMessage:

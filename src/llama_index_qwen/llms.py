@@ -51,7 +51,13 @@ from qwen_dashscope import (
     validate_parameters,
 )
 from qwen_dashscope._jobs import batch_job, submit_chat_batch
-from qwen_dashscope._runner import estimate_chat_tokens, run_async, run_sync
+from qwen_dashscope._runner import (
+    Checkpoint,
+    estimate_chat_tokens,
+    request_key,
+    run_async,
+    run_sync,
+)
 
 from ._convert import (
     ChatStreamAssembler,
@@ -551,6 +557,17 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     def _row_tokens(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> int:
         return estimate_chat_tokens(self._request(messages, dict(kwargs)))
 
+    def _checkpoint(self, path: str | None, kwargs: dict[str, Any]) -> Checkpoint | None:
+        """Finished rows kept in ``path`` (JSONL), keyed by the request each row sends."""
+        if path is None:
+            return None
+        return Checkpoint(
+            path,
+            key=lambda messages: request_key(self._request(messages, dict(kwargs))),
+            dump=lambda response: response.model_dump(mode="json"),
+            load=ChatResponse.model_validate,
+        )
+
     def batch(
         self,
         inputs: Sequence[str | Sequence[ChatMessage]],
@@ -561,13 +578,16 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         progress: bool = False,
         row_retries: int = 0,
         return_exceptions: bool = False,
+        checkpoint: str | None = None,
         **kwargs: Any,
     ) -> list[Any]:
         """``chat`` over many inputs (message lists, or prompts as one user message), at most
         ``max_concurrency`` at once, paced to ``requests_per_minute`` / ``tokens_per_minute``,
         with a ``progress`` bar; a ``ChatResponse`` per input in order. A failed row's
         exception takes its place with ``return_exceptions=True``; otherwise no new row
-        starts once one has failed, and that error is raised (as LangChain's ``batch``)."""
+        starts once one has failed, and that error is raised (as LangChain's ``batch``).
+        ``checkpoint``: a JSONL file of finished rows; a run killed half-way and started again
+        with the same file sends only the rows not in it."""
         options = self._bulk_options(
             max_concurrency,
             requests_per_minute,
@@ -588,6 +608,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             options,
             estimate=lambda messages: self._row_tokens(messages, kwargs),
             used=_response_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
         )
 
     async def abatch(
@@ -600,6 +621,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         progress: bool = False,
         row_retries: int = 0,
         return_exceptions: bool = False,
+        checkpoint: str | None = None,
         **kwargs: Any,
     ) -> list[Any]:
         """Async ``batch`` (real async I/O, one event loop)."""
@@ -623,6 +645,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             options,
             estimate=lambda messages: self._row_tokens(messages, kwargs),
             used=_response_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
         )
 
     def submit_batch(

@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._batch import RowResult
@@ -37,12 +41,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BulkOptions",
+    "Checkpoint",
     "RateLimiter",
     "achat_rows",
     "aembedding_rows",
     "chat_rows",
     "embedding_rows",
     "estimate_chat_tokens",
+    "request_key",
     "run_async",
     "run_sync",
 ]
@@ -210,20 +216,92 @@ def _retry_delay(error: BaseException, attempt: int, options: BulkOptions) -> fl
     return asked if asked is not None else backoff(attempt + 1)
 
 
+class Checkpoint:
+    """Rows already done, kept in a JSONL file so that a killed run resumes without sending
+    them again: each finished row is appended (and flushed) as ``{"key", "value"}``; a run
+    with the same file skips every row whose ``key(item)`` is in it and returns the stored
+    value. Failed rows are not kept (a rerun tries them again). A line cut by a kill is
+    ignored. ``dump``/``load`` turn a value into JSON and back.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        key: Callable[[Any], str],
+        dump: Callable[[Any], Any],
+        load: Callable[[Any], Any],
+    ) -> None:
+        self.path = Path(path)
+        self.key, self.dump, self.load = key, dump, load
+        self._lock = threading.Lock()
+        self._done: dict[str, Any] = {}
+        if self.path.exists():
+            for raw in self.path.read_bytes().splitlines():
+                try:
+                    entry = json.loads(raw)
+                    self._done[entry["key"]] = entry["value"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # the last line of a killed run, cut short
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def stored(self, item: Any) -> tuple[bool, Any]:
+        key = self.key(item)
+        if key in self._done:
+            return True, self.load(self._done[key])
+        return False, None
+
+    def add(self, item: Any, value: Any) -> None:
+        line = json.dumps({"key": self.key(item), "value": self.dump(value)}, ensure_ascii=False)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def request_key(request: ChatRequest) -> str:
+    """A digest of the native request a chat call sends (the checkpoint key of a row)."""
+    from ._json import dumps
+    from ._native import render_chat
+    from ._rules import resolve_chat
+
+    body = render_chat(resolve_chat(request, stream=False)).body
+    return hashlib.sha256(dumps(body)).hexdigest()
+
+
 class _Schedule:
     """The rows, the limiter and the progress shared by the workers of one run."""
 
     def __init__(
         self,
-        count: int,
+        items: Sequence[Any],
         options: BulkOptions,
-        estimate: Callable[[int], int] | None,
+        estimate: Callable[[Any], int] | None,
         used: Callable[[Any], int] | None,
         limiter: RateLimiter | None,
+        checkpoint: Checkpoint | None,
     ) -> None:
+        count = len(items)
+        self.items = items
         self.options = options
+        self.checkpoint = checkpoint
         self.results: list[Any] = [None] * count
-        self._next: Iterator[int] = iter(range(count))
+        todo = list(range(count))
+        if checkpoint is not None:
+            todo = []
+            for index, item in enumerate(items):
+                found, value = checkpoint.stored(item)
+                if found:
+                    self.results[index] = value
+                else:
+                    todo.append(index)
+        self._next: Iterator[int] = iter(todo)
         self._lock = threading.Lock()
         self.stopped: BaseException | None = None
         self.limiter = limiter or RateLimiter(
@@ -231,7 +309,7 @@ class _Schedule:
         )
         self.estimate = estimate if self.limiter.limits_tokens else None
         self.used = used
-        self.progress = _Progress(count, options.progress, options.description)
+        self.progress = _Progress(len(todo), options.progress, options.description)
 
     def take(self) -> int | None:
         with self._lock:
@@ -240,10 +318,12 @@ class _Schedule:
             return next(self._next, None)
 
     def tokens(self, index: int) -> int:
-        return self.estimate(index) if self.estimate is not None else 0
+        return self.estimate(self.items[index]) if self.estimate is not None else 0
 
     def done(self, index: int, value: Any, estimated: int) -> None:
         self.results[index] = value
+        if self.checkpoint is not None:
+            self.checkpoint.add(self.items[index], value)
         if self.used is not None:
             try:
                 actual = self.used(value)
@@ -268,6 +348,11 @@ class _Schedule:
                 self.limiter.pause(delay)  # everyone: the service is throttling this key
         return delay
 
+    def close(self) -> None:
+        self.progress.close()
+        if self.checkpoint is not None:
+            self.checkpoint.close()
+
     def finish(self) -> list[Any]:
         if self.stopped is not None:
             raise self.stopped
@@ -282,13 +367,12 @@ async def run_async(
     estimate: Callable[[T], int] | None = None,
     used: Callable[[R], int] | None = None,
     limiter: RateLimiter | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> list[R | BaseException]:
     """Run ``call`` on every item, at most ``max_concurrency`` at once; per item, in input
-    order, its value or its exception."""
+    order, its value or its exception (rows in ``checkpoint`` are not run again)."""
     options = options or BulkOptions()
-    schedule = _Schedule(
-        len(items), options, (lambda i: estimate(items[i])) if estimate else None, used, limiter
-    )
+    schedule = _Schedule(items, options, estimate, used, limiter, checkpoint)
 
     async def worker() -> None:
         while (index := schedule.take()) is not None:
@@ -311,11 +395,11 @@ async def run_async(
                 schedule.done(index, value, tokens)
                 break
 
-    workers = min(options.max_concurrency, len(items))
+    workers = max(1, min(options.max_concurrency, len(items)))
     try:
         await asyncio.gather(*(worker() for _ in range(workers)))
     finally:
-        schedule.progress.close()
+        schedule.close()
     return schedule.finish()
 
 
@@ -327,13 +411,12 @@ def run_sync(
     estimate: Callable[[T], int] | None = None,
     used: Callable[[R], int] | None = None,
     limiter: RateLimiter | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> list[R | BaseException]:
     """``run_async`` with threads: at most ``max_concurrency`` worker threads, each running in
     a copy of the caller's context (tracing and callback context variables carry over)."""
     options = options or BulkOptions()
-    schedule = _Schedule(
-        len(items), options, (lambda i: estimate(items[i])) if estimate else None, used, limiter
-    )
+    schedule = _Schedule(items, options, estimate, used, limiter, checkpoint)
 
     def worker() -> None:
         while (index := schedule.take()) is not None:
@@ -356,7 +439,7 @@ def run_sync(
                 schedule.done(index, value, tokens)
                 break
 
-    workers = min(options.max_concurrency, len(items))
+    workers = max(1, min(options.max_concurrency, len(items)))
     try:
         if workers <= 1:
             worker()
@@ -368,7 +451,7 @@ def run_sync(
                 for future in futures:
                     future.result()
     finally:
-        schedule.progress.close()
+        schedule.close()
     return schedule.finish()
 
 

@@ -260,3 +260,60 @@ def test_a_job_killed_while_waiting_resumes_where_it_was(
     assert _creates(env) == creates
     assert [m.content for m in rows] == [f"[emulator] row {i}" for i in range(7)]
     assert _chat_runs(env) == 7
+
+
+IN_PROCESS_SCRIPT = """
+import os, sys
+from langchain_qwen import ChatQwen
+from llama_index_qwen import Qwen
+
+prompts = [f"row {i}" for i in range(40)]
+if os.environ["FRAMEWORK"] == "langchain":
+    out = ChatQwen(model="qwen-plus").batch(
+        prompts, {"max_concurrency": 4}, checkpoint=os.environ["CHECKPOINT"]
+    )
+else:
+    out = Qwen(model="qwen-plus").batch(
+        prompts, max_concurrency=4, checkpoint=os.environ["CHECKPOINT"]
+    )
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_the_in_process_runner_killed_half_way_resumes_from_its_checkpoint(
+    env: DashScopeEmulator, tmp_path: Path, framework: str
+) -> None:
+    env.when(lambda r: True, Reply(delay=0.05))
+    checkpoint = tmp_path / "rows.jsonl"
+    script = tmp_path / "rows.py"
+    script.write_text(textwrap.dedent(IN_PROCESS_SCRIPT))
+    environ = {**os.environ, "CHECKPOINT": str(checkpoint), "FRAMEWORK": framework}
+    with subprocess.Popen(
+        [sys.executable, str(script)], env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if checkpoint.exists() and checkpoint.read_bytes().count(b"\n") >= 12:
+                break
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    kept = checkpoint.read_bytes().count(b"\n")
+    assert 12 <= kept < 40
+    sent_before = _chat_runs(env)
+
+    prompts = [f"row {i}" for i in range(40)]
+    if framework == "langchain":
+        out = ChatQwen(model="qwen-plus").batch(
+            prompts, {"max_concurrency": 8}, checkpoint=str(checkpoint)
+        )
+        texts = [m.content for m in out]
+        usage = [m.usage_metadata["total_tokens"] for m in out]
+    else:
+        out = Qwen(model="qwen-plus").batch(prompts, max_concurrency=8, checkpoint=str(checkpoint))
+        texts = [r.message.content for r in out]
+        usage = [r.additional_kwargs["total_tokens"] for r in out]
+    assert texts == [f"[emulator] row {i}" for i in range(40)]
+    assert len(set(usage)) == 1  # the stored rows carry their usage too
+    assert _chat_runs(env) - sent_before == 40 - kept  # finished rows were not sent again
