@@ -7,7 +7,8 @@
    actors, until the emulator (one Python process) saturates. Needs the ``ray`` extra.
 
     python -m benchmarks.bench_bulk [--rows 10000] [--concurrency 200] [--repeat 3]
-                                    [--ray-rows 4000] [--workers 1,2,4] [--skip-ray]
+                                    [--ray-rows 4000] [--workers 1,2,4]
+                                    [--skip-ray] [--skip-in-process]
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ def _http_client(limits: httpx.Limits) -> httpx.AsyncClient:
     return CookielessAiohttpClient(limits=limits)
 
 
-def in_process(base_url: str, rows: int, concurrency: int) -> tuple[float, float, int]:
-    """(wall seconds, client CPU ms per row, failed rows) of one run."""
+def in_process(base_url: str, rows: int, concurrency: int) -> tuple[float, float, float, int]:
+    """(wall seconds, client CPU ms per row, the same without the runner, failed rows)."""
 
-    async def main() -> tuple[float, float, int]:
+    async def main() -> tuple[float, float, float, int]:
         # The shared default pool holds httpx's default 100 connections: a run of 200 at once
         # brings its own pool (the default async transport, with room for all of them).
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -60,8 +61,19 @@ def in_process(base_url: str, rows: int, concurrency: int) -> tuple[float, float
         wall, cpu = time.perf_counter(), time.process_time()
         done = await achat_rows(client, requests, options)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # The floor: the same calls through a bare gather + semaphore (no runner at all).
+        gate = asyncio.Semaphore(concurrency)
+
+        async def bare(request: ChatRequest) -> None:
+            async with gate:
+                await client.chat(request)
+
+        floor = time.process_time()
+        await asyncio.gather(*(bare(r) for r in requests))
+        floor = time.process_time() - floor
         await http.aclose()
-        return wall, cpu / rows * 1000, sum(1 for r in done if not r.ok)
+        failed = sum(1 for r in done if not r.ok)
+        return wall, cpu / rows * 1000, floor / rows * 1000, failed
 
     return asyncio.run(main())
 
@@ -117,6 +129,7 @@ def main() -> None:
     parser.add_argument("--ray-concurrency", type=int, default=32)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as replies:
         json.dump([{"delay": LATENCY}], replies)
@@ -127,14 +140,15 @@ def main() -> None:
             f"{LATENCY * 1000:.0f} ms latency; target wall < {1.2 * target:.1f} s "
             f"(floor {target:.1f} s), CPU <= 0.5 ms/row"
         )
-        runs = [in_process(base_url, args.rows, args.concurrency) for _ in range(args.repeat)]
-        for wall, cpu, failed in runs:
+        repeat = 0 if args.skip_in_process else args.repeat
+        runs = [in_process(base_url, args.rows, args.concurrency) for _ in range(repeat)]
+        for wall, cpu, floor, failed in runs:
             print(
-                f"  wall {wall:6.2f} s ({wall / target:.2f} x floor)  client CPU {cpu:.3f} ms/row"
-                + (f"  {failed} failed" if failed else "")
+                f"  wall {wall:6.2f} s ({wall / target:.2f} x floor)  client CPU {cpu:.3f} "
+                f"ms/row (bare gather: {floor:.3f})" + (f"  {failed} failed" if failed else "")
             )
-        walls = [r[0] for r in runs]
-        cpus = [r[1] for r in runs]
+        walls = [r[0] for r in runs] or [0.0]
+        cpus = [r[1] for r in runs] or [0.0]
         print(
             f"  median wall {statistics.median(walls):.2f} s (range {min(walls):.2f}-"
             f"{max(walls):.2f}), median CPU {statistics.median(cpus):.3f} ms/row (range "
