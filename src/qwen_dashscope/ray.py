@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from ._batch import RowResult, bulk_request
 from ._errors import InvalidRequestError
 from ._messages import ChatRequest, Message, chat_request
-from ._rules import check_embedding_batch_size
+from ._rules import check_embedding_batch_size, resolve_chat
 from ._runner import BulkOptions, RateLimiter, achat_rows, aembedding_rows
 from ._settings import ClientSettings
 
@@ -252,7 +252,7 @@ class ChatPredictor(_Predictor):
         self.system_prompt = system_prompt
         self.output_column = output_column
         self.parameters = dict(parameters or {})
-        bulk_request(self._request([Message("user", "?")]))  # parameters checked now
+        resolve_chat(self._request([Message("user", "?")]), stream=False)  # checked now
 
     def _extra(self) -> dict[str, Any]:
         return {
