@@ -211,6 +211,15 @@ class ChatQwen(BaseChatModel):
                                 search_options={"enable_source": True, "enable_citation": True})
             searcher.invoke("今天杭州天气").response_metadata["search_info"]
 
+    Bulk jobs (in process, or DashScope's Batch API at half the price):
+        .. code-block:: python
+
+            msgs = llm.batch(prompts, {"max_concurrency": 50}, requests_per_minute=1200,
+                             tokens_per_minute=10**6, progress=True, return_exceptions=True)
+            job = llm.submit_batch(prompts)          # model="batch-test-model" is free
+            results = job.wait()                     # AIMessage or the row's exception
+            llm.batch_job(job.id).status             # from any process
+
     Token counting (DashScope's tokenizer, no local tokenizer needed):
         .. code-block:: python
 

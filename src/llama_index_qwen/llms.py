@@ -182,6 +182,13 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         # -> response.additional_kwargs["search_info"] (also when streaming)
         ```
 
+    Bulk jobs:
+        ``llm.batch(inputs, max_concurrency=50, requests_per_minute=1200, progress=True,
+        return_exceptions=True)`` runs ``chat`` over many inputs (``abatch`` too);
+        ``job = llm.submit_batch(inputs)`` sends them to DashScope's Batch API (half price),
+        ``job.wait()`` returns a ``ChatResponse`` (or the row's exception) per input and
+        ``llm.batch_job(job.id)`` re-attaches from any process.
+
     Usage:
         ``response.additional_kwargs`` holds ``prompt_tokens``, ``completion_tokens``,
         ``total_tokens`` (and ``cached_tokens`` / ``cache_creation_tokens`` /
