@@ -16,7 +16,7 @@ from tests._notebooks import assert_committed_without_outputs, run
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_bulk_jobs.ipynb"
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [pytest.mark.scale, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 def test_notebook_is_committed_without_outputs() -> None:

@@ -11,6 +11,7 @@ from langchain_qwen import ChatQwen
 from qwen_dashscope.testing import DashScopeEmulator, Reply
 
 pytestmark = [
+    pytest.mark.scale,
     # ray.data.context deprecations raise under filterwarnings=error (research notes §12)
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
