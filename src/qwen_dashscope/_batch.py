@@ -240,10 +240,14 @@ def jsonl(lines: Iterable[BatchLine]) -> bytes:
     return b"".join(line.data + b"\n" for line in lines)
 
 
-def job_fingerprint(kind: Kind, model: str, lines: Iterable[BatchLine], rows: int) -> str:
+def job_fingerprint(
+    kind: Kind, model: str, lines: Iterable[BatchLine], rows: int, limits: BatchLimits | None = None
+) -> str:
     """The id of a job: the same inputs and settings give the same id, so a re-submitted job
-    is recognised (and resumed) instead of paid for twice."""
-    digest = hashlib.sha256(f"{kind}\0{model}\0{rows}\0".encode())
+    is recognised (and resumed) instead of paid for twice. The split limits are part of it:
+    another split is another set of batches."""
+    split = "" if limits is None else f"{limits.max_lines}/{limits.max_file_bytes}"
+    digest = hashlib.sha256(f"{kind}\0{model}\0{rows}\0{split}\0".encode())
     for line in lines:
         digest.update(line.data)
         digest.update(b"\n")

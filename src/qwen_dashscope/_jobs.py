@@ -487,7 +487,11 @@ def _submit(
     limits = limits_for(model, limits)
     parts, too_large = split_lines(lines, limits)
     base = compatible_base(client.base_url)
-    job_id = job_fingerprint(kind, model, lines, rows) if dedup else new_job_id()  # type: ignore[arg-type]
+    job_id = (
+        job_fingerprint(kind, model, lines, rows, limits)  # type: ignore[arg-type]
+        if dedup
+        else new_job_id()
+    )
     folder = _folder(jobs_dir, job_id)
     existing = load_manifest(folder)
     if existing is not None:

@@ -124,6 +124,8 @@ def test_job_ids_are_digests_of_the_inputs() -> None:
     assert a.startswith("qdjob-") and len(a) == 30
     assert a != job_fingerprint("chat", "qwen-plus", _lines([1, 3]), 2)
     assert a != job_fingerprint("chat", "qwen-flash", _lines([1, 2]), 2)
+    split = job_fingerprint("chat", "qwen-plus", _lines([1, 2]), 2, BatchLimits(max_lines=1))
+    assert split != a  # another split, other batches: another job
     assert parse_ds_name(ds_name(a, 1, 3)) == (a, 1, 3)
     assert parse_ds_name("someone else's batch") is None
 
