@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 # The side-by-side benchmark's own environment: this project plus its peers and matplotlib.
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
+SCALE_STAMP := $(VENV)/.installed-scale
 
-.PHONY: test demo lint install live bench bench-floors emulator clean
+.PHONY: test test-scale demo lint install live bench bench-floors emulator clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,14 @@ install: $(STAMP)
 ## Run the whole suite against the bundled emulator (no network but loopback).
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+$(SCALE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[all,dev,ray,notebooks]"
+	touch $(SCALE_STAMP)
+
+## A real local Ray Data run and the bulk-jobs notebook (installs the ray + notebooks extras).
+test-scale: $(SCALE_STAMP)
+	$(BIN)/python -m pytest -m scale -q tests/scale
 
 ## The main job: live DashScope when DASHSCOPE_API_KEY is set, else the bundled emulator
 ## (streamed at a human pace; QWEN_DEMO_CHUNK_DELAY=0 make demo: no pause between chunks).

@@ -11,9 +11,17 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    convert_to_messages,
+    message_to_dict,
+    messages_from_dict,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import get_config_list
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -30,6 +38,9 @@ from typing_extensions import Self
 
 from qwen_dashscope import (
     GENERATION_PARAMETERS,
+    BatchJob,
+    BatchLimits,
+    BulkOptions,
     ChatRequest,
     ClientCache,
     ClientSettings,
@@ -44,6 +55,14 @@ from qwen_dashscope import (
     sort_unknown_keywords,
     validate_parameters,
 )
+from qwen_dashscope._jobs import batch_job, submit_chat_batch
+from qwen_dashscope._runner import (
+    Checkpoint,
+    estimate_chat_tokens,
+    request_key,
+    run_async,
+    run_sync,
+)
 
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_neutral
 from ._structured import StructuredMethod, structured_runnable
@@ -57,6 +76,40 @@ __all__ = ["ChatQwen"]
 _ADAPTER_KWARGS = frozenset(
     {"stream", "stream_usage", "ls_structured_output_format", "structured_output_format"}
 )
+
+
+def _total_tokens(message: Any) -> int:
+    usage = getattr(message, "usage_metadata", None) or {}
+    return int(usage.get("total_tokens") or 0)
+
+
+def _bulk_options(
+    config: RunnableConfig,
+    count: int,
+    *,
+    requests_per_minute: float | None,
+    tokens_per_minute: float | None,
+    progress: bool,
+    row_retries: int,
+    return_exceptions: bool,
+    threads: bool,
+) -> BulkOptions:
+    """LangChain's ``max_concurrency`` (None: LangChain's own default, threads for ``batch``,
+    unbounded for ``abatch``) plus the bulk options."""
+    limit = config.get("max_concurrency")
+    if limit is None:
+        import os
+
+        limit = min(32, (os.cpu_count() or 1) + 4) if threads else max(1, count)
+    return BulkOptions(
+        max_concurrency=limit,
+        requests_per_minute=requests_per_minute,
+        tokens_per_minute=tokens_per_minute,
+        row_retries=row_retries,
+        progress=progress,
+        stop_on_error=not return_exceptions,
+        description="ChatQwen.batch",
+    )
 
 
 def _has_output(delta: GenerationChunk) -> bool:
@@ -166,6 +219,15 @@ class ChatQwen(BaseChatModel):
             searcher = ChatQwen(model="qwen-plus", enable_search=True,
                                 search_options={"enable_source": True, "enable_citation": True})
             searcher.invoke("今天杭州天气").response_metadata["search_info"]
+
+    Bulk jobs (in process, or DashScope's Batch API at half the price):
+        .. code-block:: python
+
+            msgs = llm.batch(prompts, {"max_concurrency": 50}, requests_per_minute=1200,
+                             tokens_per_minute=10**6, progress=True, return_exceptions=True)
+            job = llm.submit_batch(prompts)          # model="batch-test-model" is free
+            results = job.wait()                     # AIMessage or the row's exception
+            llm.batch_job(job.id).status             # from any process
 
     Token counting (DashScope's tokenizer, no local tokenizer needed):
         .. code-block:: python
@@ -576,6 +638,170 @@ class ChatQwen(BaseChatModel):
     def get_num_tokens(self, text: str) -> int:
         """Tokens of ``text`` as one user message, from DashScope's tokenizer."""
         return self.get_num_tokens_from_messages([HumanMessage(text)])
+
+    # ---------------------------------------------------------------------- bulk
+    def _wants_bulk(self, *options: Any) -> bool:
+        return any(option not in (None, False, 0) for option in options)
+
+    def _row_request(self, item: tuple[Any, RunnableConfig], kwargs: dict[str, Any]) -> Any:
+        messages = self._convert_input(item[0]).to_messages()
+        return self._request(messages, kwargs.get("stop"), kwargs)
+
+    def _row_tokens(self, item: tuple[Any, RunnableConfig], kwargs: dict[str, Any]) -> int:
+        return estimate_chat_tokens(self._row_request(item, kwargs))
+
+    def _checkpoint(self, path: str | None, kwargs: dict[str, Any]) -> Checkpoint | None:
+        """Finished rows kept in ``path`` (JSONL), keyed by the request each row sends."""
+        if path is None:
+            return None
+        return Checkpoint(
+            path,
+            key=lambda item: request_key(self._row_request(item, kwargs)),
+            dump=message_to_dict,
+            load=lambda data: messages_from_dict([data])[0],
+        )
+
+    def batch(  # type: ignore[override]  # adds keyword-only options
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        progress: bool = False,
+        row_retries: int = 0,
+        checkpoint: str | None = None,
+        **kwargs: Any | None,
+    ) -> list[AIMessage]:
+        """LangChain's ``batch`` (``invoke`` per input, at most ``config["max_concurrency"]``
+        at once), plus the bulk runner's options: ``requests_per_minute`` /
+        ``tokens_per_minute`` (client-side pacing: DashScope throttles on both),
+        ``progress`` (a tqdm bar, or a log line), ``row_retries`` (retries of a row after the
+        client's own, for 429/5xx/connection errors; a 429 pauses every row), ``checkpoint``
+        (a JSONL file of finished rows: a run killed half-way, started again with the same
+        file, sends only the rows not in it). Without them this is langchain-core's
+        ``batch``. With ``return_exceptions=False`` no new row starts
+        once one has failed, and that error is raised."""
+        if not self._wants_bulk(
+            requests_per_minute, tokens_per_minute, progress, row_retries, checkpoint
+        ):
+            return super().batch(inputs, config, return_exceptions=return_exceptions, **kwargs)
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
+        options = _bulk_options(
+            configs[0],
+            len(inputs),
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            progress=progress,
+            row_retries=row_retries,
+            return_exceptions=return_exceptions,
+            threads=True,
+        )
+
+        def one(item: tuple[Any, RunnableConfig]) -> AIMessage:
+            return self.invoke(item[0], item[1], **kwargs)
+
+        return run_sync(  # type: ignore[return-value]
+            list(zip(inputs, configs, strict=True)),
+            one,
+            options,
+            estimate=lambda item: self._row_tokens(item, kwargs),
+            used=_total_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
+        )
+
+    async def abatch(  # type: ignore[override]  # adds keyword-only options
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        progress: bool = False,
+        row_retries: int = 0,
+        checkpoint: str | None = None,
+        **kwargs: Any | None,
+    ) -> list[AIMessage]:
+        """Async ``batch`` (real async I/O; ``max_concurrency`` unset means unbounded, as in
+        langchain-core), with the same bulk options."""
+        if not self._wants_bulk(
+            requests_per_minute, tokens_per_minute, progress, row_retries, checkpoint
+        ):
+            return await super().abatch(
+                inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        if not inputs:
+            return []
+        configs = get_config_list(config, len(inputs))
+        options = _bulk_options(
+            configs[0],
+            len(inputs),
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            progress=progress,
+            row_retries=row_retries,
+            return_exceptions=return_exceptions,
+            threads=False,
+        )
+
+        async def one(item: tuple[Any, RunnableConfig]) -> AIMessage:
+            return await self.ainvoke(item[0], item[1], **kwargs)
+
+        return await run_async(  # type: ignore[return-value]
+            list(zip(inputs, configs, strict=True)),
+            one,
+            options,
+            estimate=lambda item: self._row_tokens(item, kwargs),
+            used=_total_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
+        )
+
+    def _as_message(self, result: Any) -> AIMessage:
+        return message_from_result(result, model=str(result.raw.get("model") or self.model))
+
+    def submit_batch(
+        self,
+        inputs: Sequence[LanguageModelInput],
+        *,
+        stop: list[str] | None = None,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+        jobs_dir: str | None = None,
+        dedup: bool = True,
+        limits: BatchLimits | None = None,
+        **kwargs: Any,
+    ) -> BatchJob:
+        """Send ``inputs`` as one DashScope Batch API job (half the real-time price, results
+        within ``completion_window``); ``job.wait()`` returns an ``AIMessage`` (or the row's
+        exception) per input, in order.
+
+        Each row is the request ``invoke`` would send (same rules, same parameters, call
+        ``kwargs`` on top), except that thinking is off on hybrid models unless
+        ``enable_thinking`` is set. ``model="batch-test-model"`` runs the flow for free.
+        Submitting the same inputs again returns the same job (``dedup=False``: a new one).
+        """
+        requests = [
+            self._request(self._convert_input(value).to_messages(), stop, kwargs)
+            for value in inputs
+        ]
+        return submit_chat_batch(
+            self._client,
+            requests,
+            completion_window=completion_window,
+            metadata=metadata,
+            jobs_dir=jobs_dir,
+            dedup=dedup,
+            limits=limits,
+            convert=self._as_message,
+        )
+
+    def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:
+        """Re-attach to a Batch API job from any process (``job.wait()`` -> ``AIMessage`` each)."""
+        return batch_job(self._client, job_id, jobs_dir=jobs_dir, convert=self._as_message)
 
     # ---------------------------------------------------------------------- tools
     def bind_tools(

@@ -23,6 +23,9 @@ from pydantic import (
 from typing_extensions import Self
 
 from qwen_dashscope import (
+    BatchJob,
+    BatchLimits,
+    BulkOptions,
     ClientCache,
     ClientSettings,
     InvalidRequestError,
@@ -34,6 +37,8 @@ from qwen_dashscope import (
     reject_booleans,
     reject_credentials,
 )
+from qwen_dashscope._jobs import batch_job, submit_embedding_batch
+from qwen_dashscope._runner import RateLimiter, aembedding_rows, embedding_rows
 
 if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
@@ -117,7 +122,14 @@ class QwenEmbeddings(BaseModel, Embeddings):
     batch_size: int | None = None
     """Texts per request (None: the model's limit)."""
     max_concurrency: int = 4
-    """Async only: batches in flight at once."""
+    """Requests in flight at once: async calls always; sync calls when a rate limit or the
+    progress bar is set (then in threads)."""
+    requests_per_minute: float | None = None
+    """Client-side pacing of embedding requests (DashScope throttles per minute)."""
+    tokens_per_minute: float | None = None
+    """Client-side pacing of embedded tokens per minute."""
+    show_progress_bar: bool = False
+    """A progress bar (tqdm when installed, else a log line) over the requests of a call."""
     timeout: Any = Field(default=None, alias="request_timeout")
     """Seconds (connect/read), ``(connect, read)``, an ``httpx.Timeout`` or a
     ``qwen_dashscope.Timeouts``."""
@@ -132,6 +144,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
 
     # The transport clients, rebuilt when the connection settings change.
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _limiter: tuple[tuple[Any, Any], RateLimiter] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -172,6 +185,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency={self.max_concurrency} must be >= 1")
         ClientSettings.check(**self._connection())
+        self._bulk()  # the pacing fields, checked now
         return self
 
     def _connection(self) -> dict[str, Any]:
@@ -187,9 +201,51 @@ class QwenEmbeddings(BaseModel, Embeddings):
             self._connection(), self.http_async_client, embedding_concurrency=self.max_concurrency
         )
 
+    def _bulk(self) -> BulkOptions | None:
+        """The runner's options when pacing or progress is asked for (else the plain path)."""
+        if not (self.requests_per_minute or self.tokens_per_minute or self.show_progress_bar):
+            return None
+        return BulkOptions(
+            max_concurrency=self.max_concurrency,
+            requests_per_minute=self.requests_per_minute,
+            tokens_per_minute=self.tokens_per_minute,
+            row_retries=0,
+            progress=self.show_progress_bar,
+            stop_on_error=True,
+            description="QwenEmbeddings",
+        )
+
+    def _rate_limiter(self) -> RateLimiter:
+        """One limiter per instance and limits, so that successive calls share the pace."""
+        key = (self.requests_per_minute, self.tokens_per_minute)
+        if self._limiter is None or self._limiter[0] != key:
+            self._limiter = (key, RateLimiter(*key))
+        return self._limiter[1]
+
+    def _options(self, text_type: str) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "text_type": "query" if text_type == "query" else "document",
+            "dimension": self.dimensions,
+        }
+
+    def _batch_size(self) -> int:
+        return check_embedding_batch_size(self.model, self.batch_size, param="batch_size")
+
     def _embed(self, texts: list[str], text_type: str) -> list[list[float]]:
         if not texts:
             return []
+        options = self._bulk()
+        if options is not None:
+            rows = embedding_rows(
+                self._client,
+                texts,
+                options,
+                batch_size=self._batch_size(),
+                limiter=self._rate_limiter(),
+                **self._options(text_type),
+            )
+            return [row.value for row in rows]
         result = self._client.embed(
             texts,
             model=self.model,
@@ -203,6 +259,17 @@ class QwenEmbeddings(BaseModel, Embeddings):
     async def _aembed(self, texts: list[str], text_type: str) -> list[list[float]]:
         if not texts:
             return []
+        options = self._bulk()
+        if options is not None:
+            rows = await aembedding_rows(
+                self._async_client,
+                texts,
+                options,
+                batch_size=self._batch_size(),
+                limiter=self._rate_limiter(),
+                **self._options(text_type),
+            )
+            return [row.value for row in rows]
         result = await self._async_client.embed(
             texts,
             model=self.model,
@@ -228,6 +295,35 @@ class QwenEmbeddings(BaseModel, Embeddings):
     async def aembed_query(self, text: str) -> list[float]:
         """Embed a search query."""
         return (await self._aembed([text], "query"))[0]
+
+    def submit_batch(
+        self,
+        texts: list[str],
+        *,
+        completion_window: str = "24h",
+        metadata: dict[str, str] | None = None,
+        jobs_dir: str | None = None,
+        dedup: bool = True,
+        limits: BatchLimits | None = None,
+    ) -> BatchJob:
+        """Embed documents as a DashScope Batch API job (half price, results within
+        ``completion_window``); ``job.wait()`` returns a vector (or the row's exception) per
+        text, in order. Submitting the same texts again returns the same job."""
+        return submit_embedding_batch(
+            self._client,
+            _text_list(texts),
+            model=self.model,
+            dimensions=check_embedding_dimension(self.model, self.dimensions, param="dimensions"),
+            completion_window=completion_window,
+            metadata=metadata,
+            jobs_dir=jobs_dir,
+            dedup=dedup,
+            limits=limits,
+        )
+
+    def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:
+        """Re-attach to an embedding job from any process."""
+        return batch_job(self._client, job_id, jobs_dir=jobs_dir)
 
 
 def _text_list(texts: Iterable[str]) -> list[str]:

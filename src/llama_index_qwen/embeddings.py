@@ -16,6 +16,9 @@ from llama_index.core.bridge.pydantic import (
 )
 
 from qwen_dashscope import (
+    BatchJob,
+    BatchLimits,
+    BulkOptions,
     ClientCache,
     InvalidRequestError,
     check_embedding_batch_size,
@@ -24,6 +27,8 @@ from qwen_dashscope import (
     get_model_capabilities,
     reject_booleans,
 )
+from qwen_dashscope._jobs import batch_job, submit_embedding_batch
+from qwen_dashscope._runner import RateLimiter, aembedding_rows, embedding_rows
 
 from ._settings import TransportMixin, sort_keywords, take_aliases
 
@@ -120,11 +125,21 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         description="Seconds (connect/read), (connect, read), an httpx.Timeout or a Timeouts.",
     )
     max_retries: int = Field(default=2, description="Retries of failed requests.")
+    max_concurrency: int = Field(
+        default=4, description="Requests in flight at once when pacing (rate limits) is on."
+    )
+    requests_per_minute: float | None = Field(
+        default=None, description="Client-side pacing of embedding requests per minute."
+    )
+    tokens_per_minute: float | None = Field(
+        default=None, description="Client-side pacing of embedded tokens per minute."
+    )
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
+    _limiter: tuple[tuple[Any, Any], RateLimiter] | None = PrivateAttr(default=None)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
     _async_http_client: httpx.AsyncClient | None = PrivateAttr(default=None)
 
@@ -172,6 +187,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
             **kwargs,
         )
         self._check_connection()
+        self._bulk()  # the pacing fields, checked now
         self._http_client = http_client
         self._async_http_client = async_http_client
 
@@ -192,15 +208,87 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
             "instruct": self.instruct if text_type == "query" else None,
         }
 
+    def _bulk(self) -> BulkOptions | None:
+        """The runner's options when pacing is asked for (else the plain path)."""
+        if not (self.requests_per_minute or self.tokens_per_minute):
+            return None
+        return BulkOptions(
+            max_concurrency=self.max_concurrency,
+            requests_per_minute=self.requests_per_minute,
+            tokens_per_minute=self.tokens_per_minute,
+            row_retries=0,
+            stop_on_error=True,
+            description="QwenEmbedding",
+        )
+
+    def _rate_limiter(self) -> RateLimiter:
+        """One limiter per instance and limits, so that successive calls share the pace."""
+        key = (self.requests_per_minute, self.tokens_per_minute)
+        if self._limiter is None or self._limiter[0] != key:
+            self._limiter = (key, RateLimiter(*key))
+        return self._limiter[1]
+
     def _embed(self, texts: list[str], text_type: Literal["query", "document"]) -> list[Embedding]:
+        options = self._bulk()
+        if options is not None:
+            rows = embedding_rows(
+                self._get_client(),
+                texts,
+                options,
+                batch_size=self.embed_batch_size,
+                limiter=self._rate_limiter(),
+                **self._options(text_type),
+            )
+            return [row.value for row in rows]
         result = self._get_client().embed(texts, **self._options(text_type))
         return result.vectors
 
     async def _aembed(
         self, texts: list[str], text_type: Literal["query", "document"]
     ) -> list[Embedding]:
+        options = self._bulk()
+        if options is not None:
+            rows = await aembedding_rows(
+                self._get_aclient(),
+                texts,
+                options,
+                batch_size=self.embed_batch_size,
+                limiter=self._rate_limiter(),
+                **self._options(text_type),
+            )
+            return [row.value for row in rows]
         result = await self._get_aclient().embed(texts, **self._options(text_type))
         return result.vectors
+
+    def submit_batch(
+        self,
+        texts: list[str],
+        *,
+        completion_window: str = "24h",
+        metadata: dict[str, str] | None = None,
+        jobs_dir: str | None = None,
+        dedup: bool = True,
+        limits: BatchLimits | None = None,
+    ) -> BatchJob:
+        """Embed documents as a DashScope Batch API job (half price); ``job.wait()`` returns
+        a vector (or the row's exception) per text, in order."""
+        return submit_embedding_batch(
+            self._get_client(),
+            texts,
+            model=self.model_name,
+            dimensions=check_embedding_dimension(
+                self.model_name, self.dimensions, param="dimensions"
+            ),
+            completion_window=completion_window,
+            metadata=metadata,
+            jobs_dir=jobs_dir,
+            dedup=dedup,
+            limits=limits,
+        )
+
+    def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:
+        """Re-attach to an embedding job from any process."""
+        return batch_job(self._get_client(), job_id, jobs_dir=jobs_dir)
 
     def _get_query_embedding(self, query: str) -> Embedding:
         return self._embed([query], "query")[0]

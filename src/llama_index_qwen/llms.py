@@ -36,6 +36,9 @@ from typing_extensions import override
 
 from qwen_dashscope import (
     GENERATION_PARAMETERS,
+    BatchJob,
+    BatchLimits,
+    BulkOptions,
     ChatRequest,
     ClientCache,
     InvalidRequestError,
@@ -47,6 +50,14 @@ from qwen_dashscope import (
     structured_output_plan,
     suggest_models,
     validate_parameters,
+)
+from qwen_dashscope._jobs import batch_job, submit_chat_batch
+from qwen_dashscope._runner import (
+    Checkpoint,
+    estimate_chat_tokens,
+    request_key,
+    run_async,
+    run_sync,
 )
 
 from ._convert import (
@@ -182,6 +193,13 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         Qwen(enable_search=True, search_options={"enable_source": True}).chat(messages)
         # -> response.additional_kwargs["search_info"] (also when streaming)
         ```
+
+    Bulk jobs:
+        ``llm.batch(inputs, max_concurrency=50, requests_per_minute=1200, progress=True,
+        return_exceptions=True)`` runs ``chat`` over many inputs (``abatch`` too);
+        ``job = llm.submit_batch(inputs)`` sends them to DashScope's Batch API (half price),
+        ``job.wait()`` returns a ``ChatResponse`` (or the row's exception) per input and
+        ``llm.batch_job(job.id)`` re-attaches from any process.
 
     Usage:
         ``response.additional_kwargs`` holds ``prompt_tokens``, ``completion_tokens``,
@@ -532,6 +550,161 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         """Async ``count_tokens``."""
         return await self._get_aclient().count_tokens(self._request(messages, kwargs))
 
+    # -- bulk -------------------------------------------------------------------------------
+    @staticmethod
+    def _batch_messages(value: str | Sequence[ChatMessage]) -> list[ChatMessage]:
+        if isinstance(value, str):
+            return [ChatMessage(role=MessageRole.USER, content=value)]
+        return list(value)
+
+    def _bulk_options(
+        self,
+        max_concurrency: int,
+        requests_per_minute: float | None,
+        tokens_per_minute: float | None,
+        progress: bool,
+        row_retries: int,
+        return_exceptions: bool,
+    ) -> BulkOptions:
+        return BulkOptions(
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            row_retries=row_retries,
+            progress=progress,
+            stop_on_error=not return_exceptions,
+            description="Qwen.batch",
+        )
+
+    def _row_tokens(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> int:
+        return estimate_chat_tokens(self._request(messages, dict(kwargs)))
+
+    def _checkpoint(self, path: str | None, kwargs: dict[str, Any]) -> Checkpoint | None:
+        """Finished rows kept in ``path`` (JSONL), keyed by the request each row sends."""
+        if path is None:
+            return None
+        return Checkpoint(
+            path,
+            key=lambda messages: request_key(self._request(messages, dict(kwargs))),
+            dump=lambda response: response.model_dump(mode="json"),
+            load=ChatResponse.model_validate,
+        )
+
+    def batch(
+        self,
+        inputs: Sequence[str | Sequence[ChatMessage]],
+        *,
+        max_concurrency: int = 16,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        progress: bool = False,
+        row_retries: int = 0,
+        return_exceptions: bool = False,
+        checkpoint: str | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """``chat`` over many inputs (message lists, or prompts as one user message), at most
+        ``max_concurrency`` at once, paced to ``requests_per_minute`` / ``tokens_per_minute``,
+        with a ``progress`` bar; a ``ChatResponse`` per input in order. A failed row's
+        exception takes its place with ``return_exceptions=True``; otherwise no new row
+        starts once one has failed, and that error is raised (as LangChain's ``batch``).
+        ``checkpoint``: a JSONL file of finished rows; a run killed half-way and started again
+        with the same file sends only the rows not in it."""
+        options = self._bulk_options(
+            max_concurrency,
+            requests_per_minute,
+            tokens_per_minute,
+            progress,
+            row_retries,
+            return_exceptions,
+        )
+        rows = [self._batch_messages(value) for value in inputs]
+
+        def one(messages: list[ChatMessage]) -> ChatResponse:
+            response: ChatResponse = self.chat(messages, **kwargs)
+            return response
+
+        return run_sync(
+            rows,
+            one,
+            options,
+            estimate=lambda messages: self._row_tokens(messages, kwargs),
+            used=_response_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
+        )
+
+    async def abatch(
+        self,
+        inputs: Sequence[str | Sequence[ChatMessage]],
+        *,
+        max_concurrency: int = 16,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        progress: bool = False,
+        row_retries: int = 0,
+        return_exceptions: bool = False,
+        checkpoint: str | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Async ``batch`` (real async I/O, one event loop)."""
+        options = self._bulk_options(
+            max_concurrency,
+            requests_per_minute,
+            tokens_per_minute,
+            progress,
+            row_retries,
+            return_exceptions,
+        )
+        rows = [self._batch_messages(value) for value in inputs]
+
+        async def one(messages: list[ChatMessage]) -> ChatResponse:
+            response: ChatResponse = await self.achat(messages, **kwargs)
+            return response
+
+        return await run_async(
+            rows,
+            one,
+            options,
+            estimate=lambda messages: self._row_tokens(messages, kwargs),
+            used=_response_tokens,
+            checkpoint=self._checkpoint(checkpoint, kwargs),
+        )
+
+    def submit_batch(
+        self,
+        inputs: Sequence[str | Sequence[ChatMessage]],
+        *,
+        completion_window: str = "24h",
+        metadata: dict[str, str] | None = None,
+        jobs_dir: str | None = None,
+        dedup: bool = True,
+        limits: BatchLimits | None = None,
+        **kwargs: Any,
+    ) -> BatchJob:
+        """Send ``inputs`` as one DashScope Batch API job (half the real-time price, results
+        within ``completion_window``); ``job.wait()`` returns a ``ChatResponse`` (or the
+        row's exception) per input, in order. Rows are the requests ``chat`` would send, with
+        thinking off on hybrid models unless ``enable_thinking`` is set;
+        ``model="batch-test-model"`` tries the flow for free; the same inputs submitted again
+        give the same job (``dedup=False``: a new one)."""
+        requests = [self._request(self._batch_messages(v), dict(kwargs)) for v in inputs]
+        return submit_chat_batch(
+            self._get_client(),
+            requests,
+            completion_window=completion_window,
+            metadata=metadata,
+            jobs_dir=jobs_dir,
+            dedup=dedup,
+            limits=limits,
+            convert=chat_response_from_result,
+        )
+
+    def batch_job(self, job_id: str, *, jobs_dir: str | None = None) -> BatchJob:
+        """Re-attach to a Batch API job from any process (``job.wait()`` -> ``ChatResponse``)."""
+        return batch_job(
+            self._get_client(), job_id, jobs_dir=jobs_dir, convert=chat_response_from_result
+        )
+
     # -- tools ------------------------------------------------------------------------------
     @override
     def _prepare_chat_with_tools(
@@ -661,6 +834,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         return await super()._structured_astream_call(
             output_cls, prompt, self._structured(llm_kwargs), **prompt_args
         )
+
+
+def _response_tokens(response: ChatResponse) -> int:
+    return int(response.additional_kwargs.get("total_tokens") or 0)
 
 
 def _last(responses: Generator[ChatResponse, None, None]) -> ChatResponse:

@@ -9,6 +9,10 @@ JSON output, ``n``, partial mode, cache markers, embedding batch limits, rerank 
 tool-call arguments. The LangChain and LlamaIndex adapters (``langchain_qwen``,
 ``llama_index_qwen``) only translate their framework's objects to and from these.
 ``qwen_dashscope.testing`` is an emulator of the service for offline tests.
+
+Bulk jobs: ``submit_chat_batch`` / ``submit_embedding_batch`` / ``batch_job`` (DashScope's
+Batch API, a resumable ``BatchJob``), ``BulkOptions`` for the in-process runner, and
+``qwen_dashscope.ray`` (Ray Data predictors; Ray is an optional extra).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -99,6 +103,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._accumulator import StreamAccumulator
+    from ._batch import BatchLimits, RowResult
     from ._client import AsyncDashScopeClient, DashScopeClient
     from ._retrieval import (
         DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
@@ -107,6 +112,8 @@ if TYPE_CHECKING:
         image_source,
         video_source,
     )
+    from ._jobs import BatchJob, batch_job, submit_chat_batch, submit_embedding_batch
+    from ._runner import BulkOptions, RateLimiter
 
 # Loaded on first use (PEP 562): importing an adapter does not import httpx and the client
 # until a client is created.
@@ -119,6 +126,14 @@ _LAZY = {
     "estimate_tokens": "_retrieval",
     "image_source": "_retrieval",
     "video_source": "_retrieval",
+    "BatchJob": "_jobs",
+    "BatchLimits": "_batch",
+    "BulkOptions": "_runner",
+    "RateLimiter": "_runner",
+    "RowResult": "_batch",
+    "batch_job": "_jobs",
+    "submit_chat_batch": "_jobs",
+    "submit_embedding_batch": "_jobs",
 }
 
 
@@ -155,6 +170,9 @@ __all__ = [
     "AsyncDashScopeClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJob",
+    "BatchLimits",
+    "BulkOptions",
     "ChatRequest",
     "ClientCache",
     "ClientSettings",
@@ -173,10 +191,12 @@ __all__ = [
     "PermissionDeniedError",
     "ProtocolError",
     "RateLimitError",
+    "RateLimiter",
     "Region",
     "RerankItem",
     "RerankResult",
     "ResolvedChat",
+    "RowResult",
     "ServerError",
     "StreamAccumulator",
     "StructuredOutputPlan",
@@ -188,6 +208,7 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
     "__version__",
+    "batch_job",
     "chat_request",
     "check_embedding_batch_size",
     "check_embedding_dimension",
@@ -218,6 +239,8 @@ __all__ = [
     "sort_unknown_keywords",
     "streams_internally",
     "structured_output_plan",
+    "submit_chat_batch",
+    "submit_embedding_batch",
     "suggest_models",
     "tool_names",
     "validate_parameters",

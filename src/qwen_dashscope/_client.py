@@ -23,11 +23,13 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 
 from . import _native, _openai
 from ._accumulator import StreamAccumulator
+from ._batch import compatible_base, multipart_body
 from ._capabilities import Endpoint
 from ._config import Timeouts
 from ._errors import (
@@ -198,15 +200,18 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
 
-    def _headers(self, *, stream: bool) -> dict[str, str]:
+    def _headers(
+        self, *, stream: bool, content_type: str | None = "application/json"
+    ) -> dict[str, str]:
         # Built per request and handed straight to httpx (whose Headers repr masks it): the
         # key never sits in a plain dict in one of this module's frames.
         settings = self.settings
         headers = {
-            "Content-Type": "application/json",
             "Accept": "text/event-stream" if stream else "application/json",
             "user-agent": _USER_AGENT,
         }
+        if content_type:
+            headers["Content-Type"] = content_type
         if settings.api_key is not None:  # None: a self-hosted server without a key
             headers["Authorization"] = "Bearer " + settings.api_key.get_secret_value()
         if stream and settings.protocol == "native":
@@ -217,7 +222,8 @@ class _BaseClient:
         return headers
 
     def _url(self, path: str) -> httpx.URL:
-        if path.startswith(("http://", "https://")):  # a native endpoint of compatible mode
+        if path.startswith(("http://", "https://")):  # a native endpoint of compatible mode,
+            # or the compatible-mode host of the Batch API
             return parsed_url(path)
         return parsed_url(self.settings.base_url + path)
 
@@ -319,6 +325,17 @@ class _BaseClient:
             return embedding_result(parsed, expected)
         return _openai.embedding_result(responses, expected, dimensions=dimension)
 
+    def _compat_url(self, path: str) -> str:
+        """An OpenAI-compatible endpoint (files, batches) of the configured region's host."""
+        settings = self.settings
+        if settings.backend != "dashscope":
+            raise InvalidRequestError(
+                f"the Batch API (files and batches) is a DashScope service endpoint; the "
+                f"{settings.backend} server at {settings.base_url} does not have it",
+                param="backend",
+            )
+        return compatible_base(settings.base_url) + path
+
     def _error(self, status: int | None, body: Any, headers: Mapping[str, str]) -> APIError:
         error = error_from_body(
             status,
@@ -384,6 +401,15 @@ class _BaseClient:
             raise self._error(200, body, {"x-request-id": request_id or ""})
         return body
 
+    def _object(self, content: bytes, request_id: str | None) -> dict[str, Any]:
+        """A JSON object answer (files, batches); anything else is a ProtocolError."""
+        body = self._json(content, request_id)
+        if not isinstance(body, dict):
+            raise ProtocolError(
+                f"expected a JSON object, got {content[:200]!r}", request_id=request_id
+            )
+        return body
+
     def _event(self, sse_event: str, data: str, status: int | None, request_id: str | None) -> Any:
         """One SSE event as a parsed body (``event:error`` frames raise typed errors)."""
         if sse_event == "error":
@@ -405,6 +431,18 @@ class _BaseClient:
             "the stream ended before the model finished (no final finish_reason)",
             request_id=accumulator.request_id,
         )
+
+
+def _id(value: str) -> str:
+    """A file or batch id as a path segment (ids are ``file-batch-…`` / ``batch_<uuid>``)."""
+    if not isinstance(value, str) or not value or "/" in value or "?" in value:
+        raise InvalidRequestError(f"not a file or batch id: {value!r}", param="id")
+    return value
+
+
+def _query(query: Mapping[str, Any]) -> str:
+    pairs = {k: str(v) for k, v in query.items() if v is not None}
+    return "?" + urlencode(pairs) if pairs else ""
 
 
 class DashScopeClient(_BaseClient):
@@ -443,7 +481,14 @@ class DashScopeClient(_BaseClient):
 
     # -- I/O ------------------------------------------------------------------------------
     def _send(
-        self, path: str, payload: bytes, *, stream: bool, deadline: _Deadline
+        self,
+        path: str,
+        payload: bytes,
+        *,
+        stream: bool,
+        deadline: _Deadline,
+        method: str = "POST",
+        content_type: str | None = "application/json",
     ) -> httpx.Response:
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
@@ -451,10 +496,10 @@ class DashScopeClient(_BaseClient):
             # One expression: the request (Authorization header included) is never a local.
             response = http.send(
                 http.build_request(
-                    "POST",
+                    method,
                     self._url(path),
-                    content=payload,
-                    headers=self._headers(stream=stream),
+                    content=payload if method != "GET" else None,
+                    headers=self._headers(stream=stream, content_type=content_type),
                     timeout=deadline.httpx_timeout(),
                 ),
                 stream=True,
@@ -737,6 +782,106 @@ class DashScopeClient(_BaseClient):
             self._remember_count(key, count)
         return count
 
+    # -- Batch API: files and batches on the compatible-mode host -------------------------
+    def _request_raw(
+        self,
+        method: str,
+        url: str,
+        payload: bytes = b"",
+        *,
+        content_type: str | None = None,
+        retry: bool = True,
+    ) -> tuple[bytes, str | None]:
+        """Send and read a whole answer (any method, any body): one retry loop, as
+        ``_request_json``; ``retry=False`` for a request that must not be sent twice."""
+        deadline = _Deadline(self.settings.timeouts)
+        attempt = 0
+        while True:
+            headers: Mapping[str, str] = {}
+            try:
+                response = self._send(
+                    url,
+                    payload,
+                    stream=False,
+                    deadline=deadline,
+                    method=method,
+                    content_type=content_type,
+                )
+                headers = response.headers
+                try:
+                    content = self._read_body(response, deadline)
+                finally:
+                    response.close()
+                return content, headers.get("x-request-id")
+            except (APIError, APIConnectionError) as error:
+                delay = self._retry_delay(error, attempt, headers, deadline) if retry else None
+                if delay is None:
+                    raise
+                time.sleep(delay)
+                attempt += 1
+
+    def _compat_json(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        payload = b"" if body is None else dumps(body)
+        content_type = None if body is None else "application/json"
+        content, request_id = self._request_raw(
+            method, self._compat_url(path), payload, content_type=content_type, retry=retry
+        )
+        return self._object(content, request_id)
+
+    def upload_file(
+        self, content: bytes, *, filename: str = "batch.jsonl", purpose: str = "batch"
+    ) -> dict[str, Any]:
+        """Upload a file (``POST /files``, multipart); returns the file object."""
+        payload, content_type = multipart_body({"purpose": purpose}, filename, content)
+        raw, request_id = self._request_raw(
+            "POST", self._compat_url("/files"), payload, content_type=content_type
+        )
+        return self._object(raw, request_id)
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes of an output or error file (``GET /files/{id}/content``)."""
+        content, _ = self._request_raw("GET", self._compat_url(f"/files/{_id(file_id)}/content"))
+        return content
+
+    def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str,
+        *,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Create a batch (``POST /batches``); never retried here (a retry could create a
+        second, paid batch: the job looks for the first one before creating again)."""
+        body: dict[str, Any] = {
+            "input_file_id": input_file_id,
+            "endpoint": endpoint,
+            "completion_window": completion_window,
+        }
+        if metadata:
+            body["metadata"] = dict(metadata)
+        return self._compat_json("POST", "/batches", body, retry=False)
+
+    def retrieve_batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch object (``GET /batches/{id}``)."""
+        return self._compat_json("GET", f"/batches/{_id(batch_id)}")
+
+    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """Ask to cancel a batch (``POST /batches/{id}/cancel``); answers ``cancelling``."""
+        return self._compat_json("POST", f"/batches/{_id(batch_id)}/cancel")
+
+    def list_batches(self, **query: Any) -> dict[str, Any]:
+        """One page of batches, newest first (``after``, ``limit``, ``ds_name``, ``status``,
+        ``input_file_ids``, ``create_after``, ``create_before``); ``data`` may be null."""
+        return self._compat_json("GET", "/batches" + _query(query))
+
 
 class AsyncDashScopeClient(_BaseClient):
     """Asynchronous client for the native DashScope API (real async, no threads).
@@ -776,7 +921,14 @@ class AsyncDashScopeClient(_BaseClient):
 
     # -- I/O ------------------------------------------------------------------------------
     async def _send(
-        self, path: str, payload: bytes, *, stream: bool, deadline: _Deadline
+        self,
+        path: str,
+        payload: bytes,
+        *,
+        stream: bool,
+        deadline: _Deadline,
+        method: str = "POST",
+        content_type: str | None = "application/json",
     ) -> httpx.Response:
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
@@ -784,10 +936,10 @@ class AsyncDashScopeClient(_BaseClient):
             # One expression: the request (Authorization header included) is never a local.
             response = await http.send(
                 http.build_request(
-                    "POST",
+                    method,
                     self._url(path),
-                    content=payload,
-                    headers=self._headers(stream=stream),
+                    content=payload if method != "GET" else None,
+                    headers=self._headers(stream=stream, content_type=content_type),
                     timeout=deadline.httpx_timeout(),
                 ),
                 stream=True,
@@ -1078,3 +1230,105 @@ class AsyncDashScopeClient(_BaseClient):
             count = tokenize_result(parse_model("TokenizeResponse", raw, request_id)).input_tokens
             self._remember_count(key, count)
         return count
+
+    # -- Batch API: files and batches on the compatible-mode host -------------------------
+    async def _request_raw(
+        self,
+        method: str,
+        url: str,
+        payload: bytes = b"",
+        *,
+        content_type: str | None = None,
+        retry: bool = True,
+    ) -> tuple[bytes, str | None]:
+        """Send and read a whole answer (any method, any body): one retry loop, as
+        ``_request_json``; ``retry=False`` for a request that must not be sent twice."""
+        deadline = _Deadline(self.settings.timeouts)
+        attempt = 0
+        while True:
+            headers: Mapping[str, str] = {}
+            try:
+                response = await self._send(
+                    url,
+                    payload,
+                    stream=False,
+                    deadline=deadline,
+                    method=method,
+                    content_type=content_type,
+                )
+                headers = response.headers
+                try:
+                    content = await self._read_body(response, deadline)
+                finally:
+                    await response.aclose()
+                return content, headers.get("x-request-id")
+            except (APIError, APIConnectionError) as error:
+                delay = self._retry_delay(error, attempt, headers, deadline) if retry else None
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _compat_json(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        retry: bool = True,
+    ) -> dict[str, Any]:
+        payload = b"" if body is None else dumps(body)
+        content_type = None if body is None else "application/json"
+        content, request_id = await self._request_raw(
+            method, self._compat_url(path), payload, content_type=content_type, retry=retry
+        )
+        return self._object(content, request_id)
+
+    async def upload_file(
+        self, content: bytes, *, filename: str = "batch.jsonl", purpose: str = "batch"
+    ) -> dict[str, Any]:
+        """Upload a file (``POST /files``, multipart); returns the file object."""
+        payload, content_type = multipart_body({"purpose": purpose}, filename, content)
+        raw, request_id = await self._request_raw(
+            "POST", self._compat_url("/files"), payload, content_type=content_type
+        )
+        return self._object(raw, request_id)
+
+    async def file_content(self, file_id: str) -> bytes:
+        """The bytes of an output or error file (``GET /files/{id}/content``)."""
+        content, _ = await self._request_raw(
+            "GET", self._compat_url(f"/files/{_id(file_id)}/content")
+        )
+        return content
+
+    async def create_batch(
+        self,
+        input_file_id: str,
+        endpoint: str,
+        *,
+        completion_window: str = "24h",
+        metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Create a batch (``POST /batches``); never retried here (a retry could create a
+        second, paid batch: the job looks for the first one before creating again)."""
+        body: dict[str, Any] = {
+            "input_file_id": input_file_id,
+            "endpoint": endpoint,
+            "completion_window": completion_window,
+        }
+        if metadata:
+            body["metadata"] = dict(metadata)
+        return await self._compat_json("POST", "/batches", body, retry=False)
+
+    async def retrieve_batch(self, batch_id: str) -> dict[str, Any]:
+        """The batch object (``GET /batches/{id}``)."""
+        return await self._compat_json("GET", f"/batches/{_id(batch_id)}")
+
+    async def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        """Ask to cancel a batch (``POST /batches/{id}/cancel``); answers ``cancelling``."""
+        return await self._compat_json("POST", f"/batches/{_id(batch_id)}/cancel")
+
+    async def list_batches(self, **query: Any) -> dict[str, Any]:
+        """One page of batches, newest first (``after``, ``limit``, ``ds_name``, ``status``,
+        ``input_file_ids``, ``create_after``, ``create_before``); ``data`` may be null."""
+        return await self._compat_json("GET", "/batches" + _query(query))

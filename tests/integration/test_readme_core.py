@@ -15,9 +15,15 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def core_blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    for framework in ("langchain", "llama-index", "rerank", "multimodal-embeddings", "self-hosted"):
-        suffix = "" if framework == "self-hosted" else " quickstart"
-        begin, end = f"<!-- BEGIN {framework}{suffix} -->", f"<!-- END {framework}{suffix} -->"
+    for framework in (
+        "langchain quickstart",
+        "llama-index quickstart",
+        "rerank quickstart",
+        "multimodal-embeddings quickstart",
+        "self-hosted",
+        "bulk jobs",
+    ):
+        begin, end = (f"<!-- BEGIN {framework} -->", f"<!-- END {framework} -->")
         text = text.split(begin)[0] + text.split(end)[1]
     return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 

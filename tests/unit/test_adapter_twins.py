@@ -28,6 +28,11 @@ NAMES = (
     ("super()._structured_astream_call", "super()._structured_stream_call"),
     ("self._clients.async_(", "self._clients.sync("),
     ("self._clients.take_async()", "self._clients.take_sync()"),
+    ("run_async(", "run_sync("),
+    ("self.ainvoke(", "self.invoke("),
+    ("self.achat(", "self.chat("),
+    ("super().abatch(", "super().batch("),
+    ("aembedding_rows(", "embedding_rows("),
 )
 
 # Pairs that differ on purpose.
@@ -38,6 +43,7 @@ DIFFERENT = {
     (LlamaIndexQwenRerank, "_get_client"): "the async client takes the class's client extras",
     (QwenMultiModalEmbedding, "_get_client"): "the async client takes the class's client extras",
     (Qwen, "stream_complete"): "an async generator has to be written out to close its source",
+    (ChatQwen, "batch"): "LangChain's default concurrency: threads for batch, unbounded abatch",
 }
 
 CASES = [

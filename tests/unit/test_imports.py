@@ -48,3 +48,12 @@ def test_public_surface(package: str) -> None:
     assert module.__all__, f"{package} exports nothing"
     for name in module.__all__:
         assert hasattr(module, name), f"{package}.__all__ names missing {name}"
+
+
+def test_ray_is_never_imported_by_the_package() -> None:
+    """Ray is an optional extra: not even ``qwen_dashscope.ray`` imports it (Ray's workers
+    do, since they run Ray)."""
+    for module in ("qwen_dashscope", "qwen_dashscope.ray", "langchain_qwen", "llama_index_qwen"):
+        loaded = modules_after_import(module)
+        assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}, module
+    assert "qwen_dashscope._jobs" not in modules_after_import("qwen_dashscope")

@@ -93,9 +93,14 @@ the content), ``tool_parser=False``, ``reasoning_keys=("reasoning", "reasoning_c
 bare JSON, in the content or the reasoning) and ``Reply(text=..., in_reasoning=True)``
 script the parser failures. No key is checked unless ``api_key=`` is given.
 
+The Batch API (``/compatible-mode/v1/files`` and ``/batches``): ``emu.batches`` holds the
+files and batches; each line runs through the compatible-mode logic above (rules and queued
+replies apply); ``emu.batches.settings`` (``progress_polls``, ``seconds``,
+``seconds_per_line``, limits, fault knobs) and ``emu.batches.clock`` drive the statuses.
+
 Not emulated: ``n > 1`` (always one choice), ``stop`` sequences, ``logprobs``, web search,
-code interpreter, partial mode, ``/think`` prompt switches, files and async-task endpoints
-(404).
+code interpreter, partial mode, ``/think`` prompt switches, fine-tuning and async-task
+endpoints (404).
 
 Run it standalone with ``python -m qwen_dashscope.testing --port 8000`` (``--flavour vllm``
 and the others for a self-hosted server; ``--port 0``: a free port; ``--api-key KEY``,

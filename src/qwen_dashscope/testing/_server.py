@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from ._batches import BatchService
 from ._compat import DONE_FRAME, compat_body, compat_frame, compat_stream_chunks
 from ._errors import ServiceError, compat_error_body, invalid_api_key, native_error_body
 from ._generation import build_turn
@@ -221,6 +222,8 @@ class DashScopeEmulator:
         self._initial_captions = dict(self.image_captions)
         self._lock = threading.Lock()
         self._state = _State()
+        self.batches = BatchService(self)
+        """The Batch API's files and batches (``/compatible-mode/v1/files``, ``/batches``)."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -339,6 +342,7 @@ class DashScopeEmulator:
         with self._lock:
             self._state = _State()
             self.image_captions = dict(self._initial_captions)
+        self.batches.reset()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -664,6 +668,14 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         headers = Headers(self.headers.items())
         path = self.path.split("?", 1)[0]
+        if emulator.batches.handles(path):
+            try:
+                self._write(
+                    emulator.batches.respond(self.command, self.path, headers, raw), emulator
+                )
+            except OSError:
+                self.close_connection = True
+            return
         endpoint = emulator.classify(self.command, path)
         body = _parse_json(raw)
         if endpoint == "compat-chat":

@@ -80,7 +80,7 @@ def test_compat_auth_envelope(emu: DashScopeEmulator, anon: httpx.Client) -> Non
         ("POST", "/api/v1/services/aigc/text-generation/other"),
         ("POST", "/api/v1/services/aigc/image-generation/generation"),
         ("GET", TEXT_PATH),
-        ("POST", "/compatible-mode/v1/files"),
+        ("POST", "/compatible-mode/v1/fine_tuning/jobs"),  # (files and batches are served)
         ("POST", TEXT_PATH + "/"),
     ],
 )
