@@ -105,6 +105,7 @@ if TYPE_CHECKING:
     from ._accumulator import StreamAccumulator
     from ._batch import BatchLimits, RowResult
     from ._client import AsyncDashScopeClient, DashScopeClient
+    from ._jobs import BatchJob, batch_job, submit_chat_batch, submit_embedding_batch
     from ._retrieval import (
         DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
         compat_rerank_url,
@@ -112,7 +113,6 @@ if TYPE_CHECKING:
         image_source,
         video_source,
     )
-    from ._jobs import BatchJob, batch_job, submit_chat_batch, submit_embedding_batch
     from ._runner import BulkOptions, RateLimiter
 
 # Loaded on first use (PEP 562): importing an adapter does not import httpx and the client

@@ -34,9 +34,10 @@ from ._capabilities import get_model_capabilities
 from ._errors import APIError, DashScopeError, InvalidRequestError, ProtocolError, error_from_body
 from ._json import dumps, loads
 from ._messages import ChatRequest
-from ._openai import embedding_body, render_chat
+from ._openai import embedding_body, generation_result, render_chat
+from ._openai_stream import openai_usage
 from ._rules import resolve_chat
-from ._types import GenerationResult, ToolCall, Usage
+from ._types import GenerationResult, Usage
 
 __all__ = [
     "CHAT_ENDPOINT",
@@ -312,74 +313,19 @@ class RowResult:
 
 
 def _usage(usage: Any) -> Usage:
-    """Compatible-mode usage (``prompt_tokens`` / ``completion_tokens``) as core ``Usage``."""
-    if not isinstance(usage, dict):
-        return Usage()
-    prompt = usage.get("prompt_tokens") or 0
-    completion = usage.get("completion_tokens") or 0
-    total = usage.get("total_tokens")
-    prompt_details = usage.get("prompt_tokens_details")
-    completion_details = usage.get("completion_tokens_details")
-    return Usage(
-        input_tokens=prompt,
-        output_tokens=completion,
-        total_tokens=prompt + completion if total is None else total,
-        cached_tokens=prompt_details.get("cached_tokens")
-        if isinstance(prompt_details, dict)
-        else None,
-        reasoning_tokens=completion_details.get("reasoning_tokens")
-        if isinstance(completion_details, dict)
-        else None,
-        raw=usage,
-    )
-
-
-def _choice_result(choice: Any, request_id: str | None, usage: Usage) -> GenerationResult:
-    if not isinstance(choice, dict):
-        raise ProtocolError(f"a choice is not an object: {choice!r:.200}", request_id=request_id)
-    message = choice.get("message") or {}
-    calls = [
-        ToolCall(
-            id=str(call.get("id") or ""),
-            name=str((call.get("function") or {}).get("name") or ""),
-            arguments=str((call.get("function") or {}).get("arguments") or ""),
-            index=int(call.get("index") or position),
-        )
-        for position, call in enumerate(message.get("tool_calls") or ())
-        if isinstance(call, dict)
-    ]
-    extras = {"logprobs": choice["logprobs"]} if choice.get("logprobs") else {}
-    return GenerationResult(
-        request_id=request_id,
-        text=message.get("content") or "",
-        reasoning=message.get("reasoning_content") or "",
-        tool_calls=calls,
-        finish_reason=choice.get("finish_reason"),
-        usage=usage,
-        index=int(choice.get("index") or 0),
-        extras=extras,
-    )
+    """Compatible-mode usage as core ``Usage`` (the real-time reader's ``openai_usage``)."""
+    return openai_usage(usage) if isinstance(usage, dict) else Usage()
 
 
 def compat_generation_result(body: Any, request_id: str | None) -> GenerationResult:
-    """A ``chat.completion`` body (a Batch API output line's) as a ``GenerationResult``.
-
-    (The OpenAI-protocol response parser of the real-time path will live in ``_openai``;
-    batch bodies are leaner — no ``system_fingerprint``, ``logprobs`` or cache details
-    [3P-CAP] — and this reads only what they carry.)
-    """
+    """A ``chat.completion`` body (a Batch API output line's) as a ``GenerationResult``: the
+    real-time OpenAI-protocol reader (``_openai.generation_result``), so a batch row and a
+    real-time call give the same result for the same body."""
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         raise ProtocolError(
             f"expected a chat.completion body, got {str(body)[:200]!r}", request_id=request_id
         )
-    usage = _usage(body.get("usage"))
-    choices = [_choice_result(c, request_id, usage) for c in body["choices"]]
-    if not choices:
-        raise ProtocolError("a chat.completion body without choices", request_id=request_id)
-    first = dataclasses.replace(choices[0], raw=body)
-    if len(choices) > 1:
-        first.choices = choices
-    return first
+    return generation_result(body, request_id=request_id)
 
 
 def _embedding_value(body: Any, request_id: str | None) -> list[float]:

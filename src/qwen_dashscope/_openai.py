@@ -249,11 +249,14 @@ def accumulator(chat: ResolvedChat) -> OpenAIAccumulator:
 
 
 def generation_result(
-    body: Mapping[str, Any], chat: ResolvedChat | None = None
+    body: Mapping[str, Any], chat: ResolvedChat | None = None, *, request_id: str | None = None
 ) -> GenerationResult:
     """A complete answer from a non-streamed ``chat.completion`` body (``chat``: the request,
-    for tool-call recovery; None reads the body as it is)."""
+    for tool-call recovery; None reads the body as it is; ``request_id``: the service's, when
+    known, else the body's ``id``)."""
     reader = accumulator(chat) if chat is not None else OpenAIAccumulator()
+    if request_id:
+        reader.request_id = request_id
     return reader.complete(body)
 
 

@@ -28,7 +28,7 @@ from qwen_dashscope._batch import (
     split_lines,
     validation_errors,
 )
-from qwen_dashscope._openai import render_chat
+from qwen_dashscope._openai import generation_result, render_chat
 from qwen_dashscope._rules import resolve_chat
 from qwen_dashscope.testing._batches import parse_multipart
 
@@ -291,3 +291,51 @@ def test_multipart_body_is_what_the_emulator_reads() -> None:
     body, content_type = multipart_body({"purpose": "batch"}, "in.jsonl", content)
     fields, filename, data = parse_multipart(content_type, body)
     assert fields == {"purpose": "batch"} and filename == "in.jsonl" and data == content
+
+
+def test_a_row_reads_like_the_real_time_answer_of_the_same_body() -> None:
+    """One reader for ``chat.completion`` bodies: reasoning, tool calls, n > 1 and usage of a
+    batch row are what the real-time OpenAI-protocol call gives; the line's request id wins."""
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "qwen-plus",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "reasoning_content": "think",
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": '{"a": 1}'},
+                        }
+                    ],
+                },
+            },
+            {"index": 1, "finish_reason": "stop", "message": {"role": "assistant", "content": "b"}},
+        ],
+        "usage": {
+            "prompt_tokens": 3,
+            "completion_tokens": 4,
+            "total_tokens": 7,
+            "prompt_tokens_details": {"cached_tokens": 2},
+        },
+    }
+    line = {
+        "id": "x",
+        "custom_id": "0",
+        "response": {"status_code": 200, "request_id": "rid-9", "body": body},
+    }
+    row = parse_result_lines(_jsonl(line), "chat")[0]
+    real_time = generation_result(body)
+    assert row.request_id == "rid-9" and row.value.request_id == "rid-9"
+    assert real_time.request_id == "chatcmpl-1"
+    assert row.value.reasoning == real_time.reasoning == "think"
+    assert row.value.tool_calls == real_time.tool_calls
+    assert [c.text for c in row.value.choices] == [c.text for c in real_time.choices] == ["", "b"]
+    assert row.usage == real_time.usage and row.usage.cached_tokens == 2
