@@ -47,7 +47,9 @@ class QwenConnection(BaseModel):
         alias="dashscope_api_key",
     )
     """DashScope API key; read from ``DASHSCOPE_API_KEY`` when not given."""
-    base_url: str | None = Field(default_factory=from_env("DASHSCOPE_HTTP_BASE_URL", default=None))
+    base_url: str | None = Field(
+        default_factory=from_env("DASHSCOPE_HTTP_BASE_URL", default=None), alias="api_base"
+    )
     """Native API base; read from ``DASHSCOPE_HTTP_BASE_URL`` when not given."""
     region: str | None = None
     """Deployment region (``beijing`` default, ``singapore``, ``us``, ...)."""

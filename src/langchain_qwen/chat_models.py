@@ -278,7 +278,9 @@ class ChatQwen(BaseChatModel):
         alias="dashscope_api_key",
     )
     """DashScope API key; read from ``DASHSCOPE_API_KEY`` when not given."""
-    base_url: str | None = Field(default_factory=from_env("DASHSCOPE_HTTP_BASE_URL", default=None))
+    base_url: str | None = Field(
+        default_factory=from_env("DASHSCOPE_HTTP_BASE_URL", default=None), alias="api_base"
+    )
     """Native API base (``https://dashscope.aliyuncs.com/api/v1``); read from
     ``DASHSCOPE_HTTP_BASE_URL`` when not given. Mutually exclusive with ``region``."""
     region: str | None = None

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import Document
 from langchain_core.documents.compressor import BaseDocumentCompressor
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from typing_extensions import Self
 
 from qwen_dashscope import InvalidRequestError, RerankResult, get_model_capabilities
@@ -58,7 +58,7 @@ class QwenRerank(QwenConnection, BaseDocumentCompressor):
     model's token limit per document is refused (the service would silently truncate it).
     """
 
-    model: str = "qwen3-rerank"
+    model: str = Field(default="qwen3-rerank", alias="model_name")
     """Rerank model: ``qwen3-rerank`` (default), ``gte-rerank-v2``, ``qwen3-vl-rerank``."""
     top_n: int | None = 3
     """Documents to return (None: all, reordered)."""

@@ -816,3 +816,40 @@ def test_more_than_four_cache_markers_warn_in_both() -> None:
 
 def iter_cases() -> Iterator[str]:  # pragma: no cover - documentation aid
     yield from (c.name for c in CASES)
+
+
+PAIRS = [
+    (ChatQwen, Qwen, "qwen-max"),
+    (QwenEmbeddings, QwenEmbedding, "text-embedding-v3"),
+    (QwenMultimodalEmbeddings, QwenMultiModalEmbedding, "qwen3-vl-embedding"),
+    (LangChainRerank, LlamaIndexRerank, "gte-rerank-v2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("lc_class", "li_class", "model"), PAIRS, ids=[p[0].__name__ for p in PAIRS]
+)
+def test_the_peer_spellings_of_the_settings_mean_the_same_in_both(
+    lc_class: Any, li_class: Any, model: str
+) -> None:
+    """``model_name``, ``api_base``, ``dashscope_api_key`` and ``request_timeout`` (the names
+    ChatTongyi, langchain-qwq, OpenAILike and llama-index-llms-dashscope use) are accepted by
+    every class of both adapters and give the same connection as the field names."""
+    spelled = {
+        "model_name": model,
+        "api_base": "http://127.0.0.1:9/api/v1",
+        "dashscope_api_key": KEY,
+        "request_timeout": 7,
+    }
+    fields = {"model": model, "base_url": spelled["api_base"], "api_key": KEY, "timeout": 7}
+    built = [cls(**kwargs) for cls in (lc_class, li_class) for kwargs in (spelled, fields)]
+    seen = [
+        (
+            getattr(obj, "model", None) or obj.model_name,  # LlamaIndex embeddings: model_name
+            obj._connection()["base_url"],
+            obj._connection()["api_key"].get_secret_value(),
+            obj._connection()["timeout"],
+        )
+        for obj in built
+    ]
+    assert seen == [(model, "http://127.0.0.1:9/api/v1", KEY, 7)] * 4
