@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,10 +20,9 @@ from pydantic import (
 from qwen_dashscope import (
     ClientCache,
     ClientSettings,
-    InvalidRequestError,
     Timeouts,
+    refuse_unknown_keywords,
     reject_booleans,
-    reject_credentials,
 )
 
 if TYPE_CHECKING:
@@ -78,14 +76,7 @@ class QwenConnection(BaseModel):
         reject_booleans(values)  # before pydantic turns True into 1
         known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
         extra = {k: v for k, v in values.items() if k not in known}
-        if extra:
-            reject_credentials(extra, where=cls.__name__)
-            name = sorted(extra)[0]
-            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-            hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
-            raise InvalidRequestError(
-                f"{cls.__name__} got an unknown keyword {name!r}; {hint}", param=name
-            )
+        refuse_unknown_keywords(extra, sorted(known), where=cls.__name__)
         return values
 
     @field_validator("timeout")

@@ -3,7 +3,6 @@ Qwen3-Embedding on self-hosted OpenAI-compatible servers (``/v1/embeddings``).""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,8 @@ from qwen_dashscope import (
     check_field,
     connection_options,
     get_model_capabilities,
+    refuse_unknown_keywords,
     reject_booleans,
-    reject_credentials,
 )
 from qwen_dashscope._jobs import batch_job, submit_embedding_batch
 from qwen_dashscope._runner import RateLimiter, aembedding_rows, embedding_rows
@@ -158,14 +157,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         reject_booleans(values)  # before pydantic turns True into 1
         known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
         extra = {k: v for k, v in values.items() if k not in known}
-        if extra:
-            reject_credentials(extra, where="QwenEmbeddings")
-            name = sorted(extra)[0]
-            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-            hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
-            raise InvalidRequestError(
-                f"QwenEmbeddings got an unknown keyword {name!r}; {hint}", param=name
-            )
+        refuse_unknown_keywords(extra, sorted(known), where="QwenEmbeddings")
         return values
 
     @field_validator("timeout", mode="before")

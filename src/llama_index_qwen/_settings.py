@@ -12,7 +12,7 @@ from qwen_dashscope import (
     ClientSettings,
     InvalidRequestError,
     connection_options,
-    reject_credentials,
+    refuse_unknown_keywords,
     sort_unknown_keywords,
 )
 
@@ -54,14 +54,9 @@ def sort_keywords(
         del kwargs[key]
     if not extra:
         return {}
-    reject_credentials(extra, where=where)
     if passthrough is None:
-        import difflib
-
-        name = sorted(extra)[0]
-        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
-        hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
-        raise InvalidRequestError(f"{where} got an unknown keyword {name!r}; {hint}", param=name)
+        refuse_unknown_keywords(extra, sorted(known), where=where)
+        return {}  # not reached: refuse_unknown_keywords raises for any extra
     return sort_unknown_keywords(extra, sorted(known), where=where, passthrough=passthrough)
 
 

@@ -26,7 +26,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from ._capabilities import ModelCapabilities, get_model_capabilities
 from ._config import SELF_HOSTED
@@ -49,6 +49,7 @@ __all__ = [
     "embedding_batches",
     "forced_tool_name",
     "normalize_tool_choice",
+    "refuse_unknown_keywords",
     "reject_booleans",
     "resolve_chat",
     "sort_unknown_keywords",
@@ -248,12 +249,51 @@ def reject_booleans(values: Mapping[str, Any]) -> None:
             raise InvalidRequestError(f"{name} must be a number, got {values[name]!r}", param=name)
 
 
+#: Keywords of the peer integrations (ChatOpenAI, llama-index-embeddings-dashscope) that
+#: these classes handle another way: the fix, instead of sending them as a parameter.
+PEER_KEYWORDS: Final[Mapping[str, str]] = {
+    "text_type": "the text type is chosen per call: queries are embedded with "
+    "text_type='query' and documents with 'document' (embed_query / embed_documents; "
+    "get_query_embedding / get_text_embedding); remove it",
+    "extra_body": "extra_body is the openai SDK's; pass its fields as fields "
+    "(enable_thinking=..., thinking_budget=...) or, for parameters without a field, in "
+    "model_kwargs / additional_kwargs",
+}
+
+
+def _peer_advice(name: str, where: str) -> InvalidRequestError | None:
+    advice = PEER_KEYWORDS.get(name)
+    if advice is None:
+        return None
+    return InvalidRequestError(f"{where} got {name!r}: {advice}", param=name)
+
+
+def refuse_unknown_keywords(extra: Mapping[str, Any], known: Sequence[str], *, where: str) -> None:
+    """Keywords a class without a passthrough dict does not declare (there is nowhere to send
+    them): an error naming the fix, the field it nearly spells, or the fields there are."""
+    import difflib
+
+    from ._settings import reject_credentials
+
+    if not extra:
+        return
+    reject_credentials(extra, where=where)
+    name = sorted(extra)[0]
+    advice = _peer_advice(name, where)
+    if advice is not None:
+        raise advice
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+    hint = f"did you mean {close[0]!r}?" if close else f"its fields are {sorted(known)}"
+    raise InvalidRequestError(f"{where} got an unknown keyword {name!r}; {hint}", param=name)
+
+
 def sort_unknown_keywords(
     extra: Mapping[str, Any], known: Sequence[str], *, where: str, passthrough: str
 ) -> dict[str, Any]:
     """Keywords a constructor does not declare: a near miss of a known name is a typo and an
-    error ("did you mean ..."); anything else goes into the ``passthrough`` dict (sent as a
-    DashScope parameter) with a warning. Credential-like names are refused."""
+    error ("did you mean ..."), a peer's keyword handled another way an error naming the fix;
+    anything else goes into the ``passthrough`` dict (sent as a DashScope parameter) with a
+    warning. Credential-like names are refused."""
     import difflib
 
     from ._settings import reject_credentials
@@ -261,6 +301,9 @@ def sort_unknown_keywords(
     reject_credentials(extra, where=where)
     out: dict[str, Any] = {}
     for name, value in extra.items():
+        advice = _peer_advice(name, where)
+        if advice is not None:
+            raise advice
         close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
         if close:
             raise InvalidRequestError(

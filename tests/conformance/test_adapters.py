@@ -853,3 +853,22 @@ def test_the_peer_spellings_of_the_settings_mean_the_same_in_both(
         for obj in built
     ]
     assert seen == [(model, "http://127.0.0.1:9/api/v1", KEY, 7)] * 4
+
+
+PEER_CASES = [
+    ("text_type", "document", (QwenEmbeddings, QwenEmbedding), "embed_query"),
+    ("extra_body", {"enable_thinking": False}, (ChatQwen, Qwen), "enable_thinking=..."),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "classes", "fix"), PEER_CASES, ids=[c[0] for c in PEER_CASES]
+)
+def test_a_peer_keyword_handled_another_way_names_the_fix_in_both(
+    name: str, value: Any, classes: tuple[Any, Any], fix: str
+) -> None:
+    """Never sent as a parameter nor dropped: the same error, naming what to do instead."""
+    for cls in classes:
+        with pytest.raises(ValueError) as caught:
+            cls(api_key=KEY, **{name: value})
+        assert fix in str(caught.value) and name in str(caught.value), cls
