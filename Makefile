@@ -62,7 +62,7 @@ bench-floors: $(STAMP)
 
 ## Run the emulator in the foreground on port 8000.
 emulator: $(STAMP)
-	$(BIN)/python -m qwen_dashscope.testing --port 8000
+	$(BIN)/python -m qwen_dashscope.testing --port 8000 --replies examples/emulator-replies.json
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -258,6 +258,8 @@ PEER_KEYWORDS: Final[Mapping[str, str]] = {
     "extra_body": "extra_body is the openai SDK's; pass its fields as fields "
     "(enable_thinking=..., thinking_budget=...) or, for parameters without a field, in "
     "model_kwargs / additional_kwargs",
+    "max_completion_tokens": "the output limit is max_tokens on DashScope (native and "
+    "compatible mode) and on the self-hosted servers; pass max_tokens=... instead",
 }
 
 

@@ -858,6 +858,7 @@ def test_the_peer_spellings_of_the_settings_mean_the_same_in_both(
 PEER_CASES = [
     ("text_type", "document", (QwenEmbeddings, QwenEmbedding), "embed_query"),
     ("extra_body", {"enable_thinking": False}, (ChatQwen, Qwen), "enable_thinking=..."),
+    ("max_completion_tokens", 100, (ChatQwen, Qwen), "max_tokens=..."),
 ]
 
 
