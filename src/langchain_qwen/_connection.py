@@ -22,6 +22,7 @@ from qwen_dashscope import (
     ClientSettings,
     Timeouts,
     refuse_unknown_keywords,
+    region_beats_environment,
     reject_booleans,
 )
 
@@ -74,6 +75,7 @@ class QwenConnection(BaseModel):
         if not isinstance(values, dict):
             return values
         reject_booleans(values)  # before pydantic turns True into 1
+        region_beats_environment(values)
         known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
         extra = {k: v for k, v in values.items() if k not in known}
         refuse_unknown_keywords(extra, sorted(known), where=cls.__name__)

@@ -50,6 +50,7 @@ from qwen_dashscope import (
     connection_options,
     get_model_capabilities,
     normalize_tool_choice,
+    region_beats_environment,
     reject_booleans,
     reject_credentials,
     sort_unknown_keywords,
@@ -365,6 +366,7 @@ class ChatQwen(BaseChatModel):
         if not isinstance(values, dict):
             return values
         reject_booleans(values)  # before pydantic turns True into 1.0
+        region_beats_environment(values)
         known: set[str] = set()
         for name, field in cls.model_fields.items():
             known.add(name)

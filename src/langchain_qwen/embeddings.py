@@ -34,6 +34,7 @@ from qwen_dashscope import (
     connection_options,
     get_model_capabilities,
     refuse_unknown_keywords,
+    region_beats_environment,
     reject_booleans,
 )
 from qwen_dashscope._jobs import batch_job, submit_embedding_batch
@@ -155,6 +156,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
         if not isinstance(values, dict):
             return values
         reject_booleans(values)  # before pydantic turns True into 1
+        region_beats_environment(values)
         known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
         extra = {k: v for k, v in values.items() if k not in known}
         refuse_unknown_keywords(extra, sorted(known), where="QwenEmbeddings")

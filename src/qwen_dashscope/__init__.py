@@ -78,6 +78,7 @@ from ._settings import (
     check_max_retries,
     connection_options,
     looks_like_credential,
+    region_beats_environment,
     reject_credentials,
 )
 from ._tools import (
@@ -232,6 +233,7 @@ __all__ = [
     "parse_arguments",
     "parse_partial_arguments",
     "refuse_unknown_keywords",
+    "region_beats_environment",
     "register_model",
     "reject_booleans",
     "reject_credentials",

@@ -41,6 +41,7 @@ __all__ = [
     "check_max_retries",
     "connection_options",
     "looks_like_credential",
+    "region_beats_environment",
     "reject_credentials",
 ]
 
@@ -73,6 +74,19 @@ def reject_credentials(names: Any, *, where: str) -> None:
                 "the request parameters)",
                 param="api_key",
             )
+
+
+def region_beats_environment(values: dict[str, Any]) -> None:
+    """Constructor keywords of a class whose ``base_url`` field defaults to
+    ``DASHSCOPE_HTTP_BASE_URL`` (LangChain's ``from_env`` convention): an explicit ``region``
+    without a ``base_url`` means that region's host, in the order ``ClientSettings.resolve``
+    follows (``base_url``, then ``region``, then the environment), not a conflict."""
+    if (
+        values.get("region") is not None
+        and values.get("base_url") is None
+        and values.get("api_base") is None
+    ):
+        values["base_url"] = None  # the field's environment default does not apply
 
 
 CONNECTION_FIELDS = (

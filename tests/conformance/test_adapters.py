@@ -873,3 +873,21 @@ def test_a_peer_keyword_handled_another_way_names_the_fix_in_both(
         with pytest.raises(ValueError) as caught:
             cls(api_key=KEY, **{name: value})
         assert fix in str(caught.value) and name in str(caught.value), cls
+
+
+@pytest.mark.parametrize(
+    ("lc_class", "li_class", "model"), PAIRS, ids=[p[0].__name__ for p in PAIRS]
+)
+def test_an_explicit_region_beats_the_environments_base_url_in_both(
+    lc_class: Any, li_class: Any, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DASHSCOPE_HTTP_BASE_URL`` applies when neither ``base_url`` nor ``region`` is given
+    (LangChain used to read it into ``base_url`` and then refuse ``region`` as a conflict)."""
+    from qwen_dashscope import ClientSettings
+
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "http://127.0.0.1:9/api/v1")
+    for cls in (lc_class, li_class):
+        regional = ClientSettings.resolve(**cls(api_key=KEY, region="singapore")._connection())
+        assert regional.base_url == "https://dashscope-intl.aliyuncs.com/api/v1", cls
+        default = ClientSettings.resolve(**cls(api_key=KEY)._connection())
+        assert default.base_url == "http://127.0.0.1:9/api/v1", cls
