@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from ._script import RepliesFileError, ScriptedRule, install_rules, load_rules
+from ._script import RepliesFileError, ScriptedRule, install_rules, load_replies
 from ._server import DashScopeEmulator
 
 HUMAN_CHUNK_DELAY = 0.03
@@ -60,7 +60,10 @@ replies file (--replies FILE, JSON or TOML): rules tried in order, the first mat
           (seconds to wait before answering)
 
 Rules apply to chat requests (text, multimodal, compatible-mode). A request no rule matches
-gets the default reply, "[emulator] " followed by the last user message. Mistakes in the file
+gets the default reply, "[emulator] " followed by the last user message. An optional
+"images" table says what pictures show, so multimodal embeddings and rerank of them carry
+meaning: {"images": {"photos/teapot.png": "a brown clay teapot", "https://...": "..."}}
+(paths relative to the replies file). Mistakes in the file
 are reported with the rule (rules[N], counting from 0) and the field. TOML needs Python 3.11+
 (or tomli). See examples/emulator-replies.json in the repository.
 """
@@ -137,9 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     rules: list[ScriptedRule] = []
+    images: dict[str, str] = {}
     if args.replies is not None:
         try:
-            rules = load_rules(args.replies)
+            rules, images = load_replies(args.replies)
         except RepliesFileError as exc:
             parser.error(str(exc))
     chunk_delay = resolve_chunk_delay(args.chunk_delay, terminal=sys.stdout.isatty())
@@ -150,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunk_delay=chunk_delay,
         flavour=args.flavour,
     )
-    install_rules(emulator, rules)
+    install_rules(emulator, rules, images)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

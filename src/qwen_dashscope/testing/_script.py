@@ -51,6 +51,7 @@ from typing import Any
 
 from ._recorded import GENERATION_ENDPOINTS, RecordedRequest
 from ._replies import Reply, ToolCall
+from ._retrieval import media_key
 from ._server import DashScopeEmulator
 
 TOML_MODULE = "tomllib" if sys.version_info >= (3, 11) else "tomli"
@@ -265,15 +266,43 @@ class _Checker:
 def parse_rules(data: object, source: str = "replies") -> list[ScriptedRule]:
     """Validate parsed JSON/TOML data (``{"rules": [...]}`` or a list) into rules."""
     if isinstance(data, Mapping):
-        unknown = [key for key in data if key != "rules"]
+        unknown = [key for key in data if key not in ("rules", "images")]
         if unknown:
-            raise RepliesFileError(f'{source}: unknown top-level key "{unknown[0]}" (use "rules")')
+            raise RepliesFileError(
+                f'{source}: unknown top-level key "{unknown[0]}" (use "rules" and "images")'
+            )
         if "rules" not in data:
             raise RepliesFileError(f'{source}: no "rules" list')
         data = data["rules"]
     if not isinstance(data, list):
         raise RepliesFileError(f'{source}: "rules" must be a list, got {_type_name(data)}')
     return [_Checker(source, i).rule(item) for i, item in enumerate(data)]
+
+
+def parse_images(data: object, source: str = "replies", base: Path | None = None) -> dict[str, str]:
+    """The ``"images"`` table of a replies file: what each image shows (``describe_image``),
+    so multimodal embeddings and rerank of it carry meaning. Keys are URLs or local paths,
+    relative to ``base`` (the replies file's folder); a path must exist."""
+    images = data.get("images") if isinstance(data, Mapping) else None
+    if images is None:
+        return {}
+    if not isinstance(images, Mapping):
+        raise RepliesFileError(
+            f'{source}: "images" must map an image (URL or path) to a caption, '
+            f"got {_type_name(images)}"
+        )
+    captions: dict[str, str] = {}
+    for key, caption in images.items():
+        if not isinstance(caption, str) or not caption:
+            raise RepliesFileError(f'{source}: images["{key}"] must be a non-empty caption')
+        if str(key).lower().startswith(("http://", "https://", "oss://", "data:")):
+            captions[media_key(key)] = caption
+            continue
+        path = Path(key) if base is None or Path(key).is_absolute() else base / key
+        if not path.is_file():
+            raise RepliesFileError(f'{source}: images["{key}"]: no such file ({path})')
+        captions[media_key(path)] = caption
+    return captions
 
 
 def _toml_loads(text: str, source: str) -> Any:
@@ -291,7 +320,12 @@ def _toml_loads(text: str, source: str) -> Any:
 
 
 def load_rules(path: str | Path) -> list[ScriptedRule]:
-    """Read a replies file: TOML when the name ends in ``.toml``, JSON otherwise."""
+    """Read a replies file's rules: TOML when the name ends in ``.toml``, JSON otherwise."""
+    return load_replies(path)[0]
+
+
+def load_replies(path: str | Path) -> tuple[list[ScriptedRule], dict[str, str]]:
+    """Read a replies file: its rules and its image captions (paths relative to the file)."""
     path = Path(path)
     source = str(path)
     try:
@@ -306,13 +340,19 @@ def load_rules(path: str | Path) -> list[ScriptedRule]:
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
             raise RepliesFileError(f"{source}: not valid JSON: {exc.msg} ({where})") from None
-    return parse_rules(data, source)
+    return parse_rules(data, source), parse_images(data, source, path.parent)
 
 
-def install_rules(emulator: DashScopeEmulator, rules: Sequence[ScriptedRule]) -> None:
-    """Register ``rules`` on a ``DashScopeEmulator`` with ``emulator.when`` (unlimited times)."""
+def install_rules(
+    emulator: DashScopeEmulator,
+    rules: Sequence[ScriptedRule],
+    images: Mapping[str, str] | None = None,
+) -> None:
+    """Register ``rules`` on a ``DashScopeEmulator`` with ``emulator.when`` (unlimited times),
+    and the image captions of a replies file."""
     for rule in rules:
         emulator.when(rule.matches, rule.reply)
+    emulator.image_captions.update(images or {})
 
 
 def apply_replies(
@@ -329,8 +369,8 @@ def apply_replies(
             apply_replies(emu, "examples/emulator-replies.json")
     """
     if isinstance(replies, (str, PathLike)):
-        rules = load_rules(Path(replies))
+        rules, images = load_replies(Path(replies))
     else:
-        rules = parse_rules(replies)
-    install_rules(emulator, rules)
+        rules, images = parse_rules(replies), parse_images(replies)
+    install_rules(emulator, rules, images)
     return rules

@@ -379,3 +379,25 @@ def test_the_tool_key_needs_the_tool_offered(emu: DashScopeEmulator, client: htt
     assert message(client, with_tool)["content"] == "有菜谱工具"
     with pytest.raises(RepliesFileError, match=r"rules\[0\]\.tool: must be a string"):
         parse_rules([{"tool": ["Recipe"], "text": "x"}])
+
+
+def test_a_replies_file_describes_images_relative_to_itself(tmp_path: Path) -> None:
+    from qwen_dashscope.testing import DashScopeEmulator, apply_replies
+    from qwen_dashscope.testing._retrieval import media_key
+
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "pics" / "cat.png").write_bytes(b"not really a png")
+    replies = tmp_path / "replies.json"
+    replies.write_text(
+        '{"rules": [], "images": {"pics/cat.png": "a cat", "https://x/dog.png": "a dog"}}',
+        encoding="utf-8",
+    )
+    emu = DashScopeEmulator()
+    apply_replies(emu, replies)
+    assert emu.image_captions[media_key(b"not really a png")] == "a cat"
+    assert emu.image_captions["https://x/dog.png"] == "a dog"
+    replies.write_text('{"rules": [], "images": {"pics/none.png": "?"}}', encoding="utf-8")
+    with pytest.raises(RepliesFileError, match=r'images\["pics/none.png"\]: no such file'):
+        apply_replies(emu, replies)
+    with pytest.raises(RepliesFileError, match="non-empty caption"):
+        apply_replies(emu, {"rules": [], "images": {"https://x/a.png": ""}})
