@@ -31,6 +31,11 @@ ALIASES = {
     "dashscope_api_key": "api_key",
     "request_timeout": "timeout",
 }
+"""The peers' spellings of the settings (llama-index-llms-dashscope, OpenAILike), for the
+classes whose model field is ``model`` (``Qwen``, ``QwenRerank``)."""
+
+EMBEDDING_ALIASES = {**{k: v for k, v in ALIASES.items() if v != "model"}, "model": "model_name"}
+"""The same for the embedding classes, whose model field is LlamaIndex's ``model_name``."""
 
 
 def take_aliases(kwargs: dict[str, Any], aliases: dict[str, str]) -> None:

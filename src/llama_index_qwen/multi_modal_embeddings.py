@@ -28,7 +28,7 @@ from qwen_dashscope import (
     resolve_api_key,
 )
 
-from ._settings import TransportMixin, sort_keywords, take_aliases
+from ._settings import EMBEDDING_ALIASES, TransportMixin, sort_keywords, take_aliases
 
 if TYPE_CHECKING:
     import httpx
@@ -117,15 +117,7 @@ class QwenMultiModalEmbedding(TransportMixin, MultiModalEmbedding):
         async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
-        take_aliases(
-            kwargs,
-            {
-                "model": "model_name",
-                "api_base": "base_url",
-                "dashscope_api_key": "api_key",
-                "request_timeout": "timeout",
-            },
-        )
+        take_aliases(kwargs, EMBEDDING_ALIASES)
         model_name = kwargs.pop("model_name", None) or model_name
         if "api_key" in kwargs:
             api_key = kwargs.pop("api_key")

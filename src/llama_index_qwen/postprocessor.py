@@ -20,7 +20,7 @@ from qwen_dashscope import (
     resolve_api_key,
 )
 
-from ._settings import TransportMixin, sort_keywords, take_aliases
+from ._settings import ALIASES, TransportMixin, sort_keywords, take_aliases
 
 if TYPE_CHECKING:
     import httpx
@@ -104,15 +104,7 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
         async_http_client: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
-        take_aliases(
-            kwargs,
-            {
-                "model_name": "model",
-                "api_base": "base_url",
-                "dashscope_api_key": "api_key",
-                "request_timeout": "timeout",
-            },
-        )
+        take_aliases(kwargs, ALIASES)
         model = kwargs.pop("model", None) or model
         if "api_key" in kwargs:
             api_key = kwargs.pop("api_key")
