@@ -116,13 +116,19 @@ def _translated(exc: httpx.TransportError, request_id: str | None, host: str) ->
 
 
 @contextlib.contextmanager
-def _translate_errors(request_id: str | None = None, host: str = "") -> Iterator[None]:
+def _translate_errors(
+    request_id: str | None = None, host: str = "", deadline: _Deadline | None = None
+) -> Iterator[None]:
     """The one place where httpx's exceptions become ours. The httpx exception (which holds
-    the request, Authorization header included) is never bound to a name in this frame."""
+    the request, Authorization header included) is never bound to a name in this frame. A
+    timeout that the ``total`` deadline set (it was shorter than connect/read) says so."""
     try:
         yield
     except httpx.TransportError:
         error = _translated(sys.exc_info()[1], request_id, host)  # type: ignore[arg-type]
+        if isinstance(error, APITimeoutError) and deadline is not None and deadline.binds:
+            total = deadline.error(request_id)
+            raise total from error.__cause__
         raise error from error.__cause__
 
 
@@ -140,22 +146,27 @@ def _least(limit: float | None, left: float) -> float:
 class _Deadline:
     """The ``total`` timeout: a deadline for a whole call, retries and body included."""
 
-    __slots__ = ("_end", "_timeouts")
+    __slots__ = ("_end", "_timeouts", "binds")
 
     def __init__(self, timeouts: Timeouts) -> None:
         self._timeouts = timeouts
         self._end = None if timeouts.total is None else time.monotonic() + timeouts.total
+        self.binds = False
+        """Whether the last httpx timeout handed out was cut short by this deadline."""
 
     def remaining(self) -> float | None:
         return None if self._end is None else self._end - time.monotonic()
 
+    def error(self, request_id: str | None = None) -> APITimeoutError:
+        return APITimeoutError(
+            f"the call exceeded its total timeout of {self._timeouts.total}s "
+            "(Timeouts(total=...)); raise it if the model needs longer",
+            request_id=request_id,
+        )
+
     def check(self, request_id: str | None = None) -> None:
         if self._end is not None and time.monotonic() >= self._end:
-            raise APITimeoutError(
-                f"the call exceeded its total timeout of {self._timeouts.total}s "
-                "(Timeouts(total=...)); raise it if the model needs longer",
-                request_id=request_id,
-            )
+            raise self.error(request_id)
 
     def httpx_timeout(self) -> httpx.Timeout:
         left = self.remaining()
@@ -163,6 +174,7 @@ class _Deadline:
             return _httpx_timeout(self._timeouts)
         self.check()
         connect, read = _least(self._timeouts.connect, left), _least(self._timeouts.read, left)
+        self.binds = read == left or connect == left
         return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
 
     def allows_sleep(self, seconds: float) -> bool:
@@ -492,7 +504,7 @@ class DashScopeClient(_BaseClient):
     ) -> httpx.Response:
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
-        with _translate_errors(host=self._host):
+        with _translate_errors(host=self._host, deadline=deadline):
             # One expression: the request (Authorization header included) is never a local.
             response = http.send(
                 http.build_request(
@@ -517,7 +529,7 @@ class DashScopeClient(_BaseClient):
         request_id = response.headers.get("x-request-id")
         parts: list[bytes] = []
         size = 0
-        with _translate_errors(request_id, self._host):
+        with _translate_errors(request_id, self._host, deadline):
             for chunk in response.iter_bytes():
                 parts.append(chunk)
                 size += len(chunk)
@@ -561,7 +573,7 @@ class DashScopeClient(_BaseClient):
             yield self._json(self._read_body(response, deadline), request_id)
             return
         decoder = SSEDecoder(request_id=request_id)
-        with _translate_errors(request_id, self._host):
+        with _translate_errors(request_id, self._host, deadline):
             for chunk in response.iter_bytes():
                 for sse in decoder.feed(chunk):
                     yield self._event(sse.event, sse.data, sse.status, request_id)
@@ -932,7 +944,7 @@ class AsyncDashScopeClient(_BaseClient):
     ) -> httpx.Response:
         """One attempt: an open 200 response (the caller closes it), or a typed error."""
         http = self._http
-        with _translate_errors(host=self._host):
+        with _translate_errors(host=self._host, deadline=deadline):
             # One expression: the request (Authorization header included) is never a local.
             response = await http.send(
                 http.build_request(
@@ -957,7 +969,7 @@ class AsyncDashScopeClient(_BaseClient):
         request_id = response.headers.get("x-request-id")
         parts: list[bytes] = []
         size = 0
-        with _translate_errors(request_id, self._host):
+        with _translate_errors(request_id, self._host, deadline):
             async for chunk in response.aiter_bytes():
                 parts.append(chunk)
                 size += len(chunk)
@@ -1001,7 +1013,7 @@ class AsyncDashScopeClient(_BaseClient):
             yield self._json(await self._read_body(response, deadline), request_id)
             return
         decoder = SSEDecoder(request_id=request_id)
-        with _translate_errors(request_id, self._host):
+        with _translate_errors(request_id, self._host, deadline):
             async for chunk in response.aiter_bytes():
                 for sse in decoder.feed(chunk):
                     yield self._event(sse.event, sse.data, sse.status, request_id)

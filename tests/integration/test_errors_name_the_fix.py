@@ -4,6 +4,7 @@ errors the host tried and the setting to change."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -153,3 +154,29 @@ def test_a_timeout_names_the_host_and_the_setting(emulator: DashScopeEmulator) -
         client.generate("qwen-plus", MESSAGES)
     assert "while talking to 127.0.0.1" in str(info.value)
     assert "raise timeout= if the model needs longer" in str(info.value)
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
+def test_a_timeout_the_total_deadline_set_names_total(
+    emulator: DashScopeEmulator, sync: bool
+) -> None:
+    """The read timeout was cut to what was left of ``total``: the error names ``total``, the
+    setting to raise, not httpx's ReadTimeout (and a longer read timeout alone stays read)."""
+    from qwen_dashscope import AsyncDashScopeClient, Timeouts
+
+    emulator.enqueue(Reply.delay(2.0))
+    timeouts = Timeouts(connect=1.0, read=30.0, total=0.3)
+    with pytest.raises(APITimeoutError) as info:
+        if sync:
+            DashScopeClient(**_connection(emulator), timeout=timeouts).generate(
+                "qwen-plus", MESSAGES
+            )
+        else:
+
+            async def call() -> None:
+                async with AsyncDashScopeClient(**_connection(emulator), timeout=timeouts) as c:
+                    await c.generate("qwen-plus", MESSAGES)
+
+            asyncio.run(call())
+    assert "exceeded its total timeout of 0.3s (Timeouts(total=...))" in str(info.value)
+    assert "ReadTimeout" not in str(info.value)
