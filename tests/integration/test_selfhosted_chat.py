@@ -5,7 +5,7 @@ the reasoning, backend probing, embeddings, errors."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,18 +37,16 @@ def collect(llm: Any, prompt: str) -> AIMessage:
 
 
 @pytest.fixture
-def custom() -> Iterator[Callable[..., DashScopeEmulator]]:
-    started: list[DashScopeEmulator] = []
+def custom(
+    make_emulator: Callable[..., DashScopeEmulator],
+) -> Callable[..., DashScopeEmulator]:
+    """``custom(reasoning_parser=False)``: a server of a flavour changed from the stock one."""
 
     def start(name: str = "vllm", **changes: Any) -> DashScopeEmulator:
         flavour: Flavour = dataclasses.replace(FLAVOURS[name], **changes)
-        emu = DashScopeEmulator(flavour=flavour).start()
-        started.append(emu)
-        return emu
+        return make_emulator(flavour=flavour)
 
-    yield start
-    for emu in started:
-        emu.stop()
+    return start
 
 
 @pytest.mark.parametrize(

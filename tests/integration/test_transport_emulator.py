@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -212,38 +213,40 @@ def test_breaking_out_of_a_sync_stream_frees_the_connection(emulator: DashScopeE
 
 @pytest.mark.parametrize("factory", ["httpx", "aiohttp"])
 async def test_cancelling_an_async_stream_frees_the_connection(
-    factory: str, monkeypatch: pytest.MonkeyPatch
+    emulator: DashScopeEmulator, factory: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with DashScopeEmulator(chunk_delay=0.02) as emu:
-        if factory == "httpx":
-            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
-        else:
-            from httpx_aiohttp import HttpxAiohttpClient
+    emulator.chunk_delay = 0.02
+    if factory == "httpx":
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+    else:
+        from httpx_aiohttp import HttpxAiohttpClient
 
-            http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
-        client = AsyncDashScopeClient(base_url=emu.base_url, api_key=emu.api_key, http_client=http)
-        emu.enqueue(Reply.text("字" * 400, chunks=100))
-        started = asyncio.Event()
+        http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
+    client = AsyncDashScopeClient(
+        base_url=emulator.base_url, api_key=emulator.api_key, http_client=http
+    )
+    emulator.enqueue(Reply.text("字" * 400, chunks=100))
+    started = asyncio.Event()
 
-        async def consume() -> None:
-            async for _ in client.stream("qwen-plus", USER):
-                started.set()
+    async def consume() -> None:
+        async for _ in client.stream("qwen-plus", USER):
+            started.set()
 
-        task = asyncio.create_task(consume())
-        await asyncio.wait_for(started.wait(), 5)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        # A leaked connection would block this second call on the 1-connection pool.
-        result = await asyncio.wait_for(client.generate("qwen-plus", USER), 5)
-        assert result.text.startswith("[emulator]")
-        # aclose() on a partially consumed stream frees it too.
-        emu.enqueue(Reply.text("字" * 400, chunks=100))
-        stream = client.stream("qwen-plus", USER)
-        await stream.__anext__()
-        await stream.aclose()
-        assert (await asyncio.wait_for(client.generate("qwen-plus", USER), 5)).text
-        await http.aclose()
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # A leaked connection would block this second call on the 1-connection pool.
+    result = await asyncio.wait_for(client.generate("qwen-plus", USER), 5)
+    assert result.text.startswith("[emulator]")
+    # aclose() on a partially consumed stream frees it too.
+    emulator.enqueue(Reply.text("字" * 400, chunks=100))
+    stream = client.stream("qwen-plus", USER)
+    await stream.__anext__()
+    await stream.aclose()
+    assert (await asyncio.wait_for(client.generate("qwen-plus", USER), 5)).text
+    await http.aclose()
 
 
 async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
@@ -272,25 +275,25 @@ async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_embeddings_and_rerank(sync: bool) -> None:
-    with DashScopeEmulator(shuffle_embeddings=True) as emu:
-        client = make(emu, sync)
-        docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
-        result = await call(client, "embed", docs, text_type="document", dimension=256)
-        assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
-        query = (
-            await call(client, "embed", ["杭州 西湖"], text_type="query", dimension=256)
-        ).vectors[0]
-        scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in result.vectors]
-        assert max(range(23), key=scores.__getitem__) == 17
-        sizes = [
-            len(r.body["input"]["texts"]) for r in emu.requests if r.endpoint == "text-embedding"
-        ]
-        assert sorted(sizes) == [1, 3, 10, 10]  # async batches run concurrently
-        ranked = await call(client, "rerank", "杭州 西湖", docs, top_n=3, return_documents=True)
-        assert ranked.results[0].index == 17
-        assert ranked.results[0].document == docs[17]
-        assert len(ranked.results) == 3
+async def test_embeddings_and_rerank(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.shuffle_embeddings = True
+    client = make(emulator, sync)
+    docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
+    result = await call(client, "embed", docs, text_type="document", dimension=256)
+    assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
+    query = (await call(client, "embed", ["杭州 西湖"], text_type="query", dimension=256)).vectors[
+        0
+    ]
+    scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in result.vectors]
+    assert max(range(23), key=scores.__getitem__) == 17
+    sizes = [
+        len(r.body["input"]["texts"]) for r in emulator.requests if r.endpoint == "text-embedding"
+    ]
+    assert sorted(sizes) == [1, 3, 10, 10]  # async batches run concurrently
+    ranked = await call(client, "rerank", "杭州 西湖", docs, top_n=3, return_documents=True)
+    assert ranked.results[0].index == 17
+    assert ranked.results[0].document == docs[17]
+    assert len(ranked.results) == 3
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -333,7 +336,9 @@ WAF_COOKIE = "acw_tc=7e3d5586-cb70-98ce-97bf-8a2ac0091c3f;path=/;HttpOnly;Max-Ag
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_the_shared_pools_send_no_cookie_back(sync: bool) -> None:
+async def test_the_shared_pools_send_no_cookie_back(
+    make_emulator: Callable[..., DashScopeEmulator], sync: bool
+) -> None:
     """The default pools serve every client in the process, whatever its key: a cookie set
     in answer to one credential is not sent with the next request (nor another key's)."""
     message = {"role": "assistant", "content": "好"}
@@ -342,21 +347,21 @@ async def test_the_shared_pools_send_no_cookie_back(sync: bool) -> None:
         "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
         "request_id": "with-cookie",
     }
-    with DashScopeEmulator(api_key=None) as emulator:  # any key
-        emulator.enqueue(
-            Reply.raw(
-                200,
-                json.dumps(answer).encode(),
-                {"Content-Type": "application/json", "Set-Cookie": WAF_COOKIE},
-            )
+    emulator = make_emulator(api_key=None)  # any key
+    emulator.enqueue(
+        Reply.raw(
+            200,
+            json.dumps(answer).encode(),
+            {"Content-Type": "application/json", "Set-Cookie": WAF_COOKIE},
         )
-        # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
-        base_url = emulator.base_url.replace("127.0.0.1", "localhost")
-        first = make(emulator, sync, api_key="sk-a", base_url=base_url)
-        assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
-        await call(first, "generate", "qwen-plus", USER)
-        other = make(emulator, sync, api_key="sk-b", base_url=base_url)
-        await call(other, "stream", "qwen-plus", USER)
-        later = emulator.requests[1:]
-        assert len(later) == 2
-        assert all("cookie" not in request.headers for request in later)
+    )
+    # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
+    base_url = emulator.base_url.replace("127.0.0.1", "localhost")
+    first = make(emulator, sync, api_key="sk-a", base_url=base_url)
+    assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
+    await call(first, "generate", "qwen-plus", USER)
+    other = make(emulator, sync, api_key="sk-b", base_url=base_url)
+    await call(other, "stream", "qwen-plus", USER)
+    later = emulator.requests[1:]
+    assert len(later) == 2
+    assert all("cookie" not in request.headers for request in later)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -669,21 +669,21 @@ async def test_several_choices_cannot_be_streamed(emulator: DashScopeEmulator, s
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_a_copy_with_other_settings_uses_them(
-    emulator: DashScopeEmulator, sync: bool
+    make_emulator: Callable[..., DashScopeEmulator], emulator: DashScopeEmulator, sync: bool
 ) -> None:
     llm = make(emulator)
     await invoke(llm, "hi", sync)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        update = {"base_url": other.base_url, "api_key": SecretStr("sk-other")}
-        copy = llm.model_copy(update=update)
-        await invoke(copy, "hi", sync)
-        assert len(other.requests) == 1
-        await invoke(llm, "hi", sync)  # the original keeps its own settings
-        assert len(emulator.requests) == 2
-        llm.base_url = other.base_url  # assignment too
-        llm.api_key = SecretStr("sk-other")
-        await invoke(llm, "hi", sync)
-        assert len(other.requests) == 2
+    other = make_emulator(api_key="sk-other")
+    update = {"base_url": other.base_url, "api_key": SecretStr("sk-other")}
+    copy = llm.model_copy(update=update)
+    await invoke(copy, "hi", sync)
+    assert len(other.requests) == 1
+    await invoke(llm, "hi", sync)  # the original keeps its own settings
+    assert len(emulator.requests) == 2
+    llm.base_url = other.base_url  # assignment too
+    llm.api_key = SecretStr("sk-other")
+    await invoke(llm, "hi", sync)
+    assert len(other.requests) == 2
 
 
 async def test_async_calls_never_touch_the_sync_transport(

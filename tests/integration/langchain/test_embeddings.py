@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,10 +35,10 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 @pytest.fixture
-def shuffling_emulator() -> Iterator[DashScopeEmulator]:
-    """An emulator that returns each batch's embeddings out of order (text_index shuffled)."""
-    with DashScopeEmulator(shuffle_embeddings=True) as emu:
-        yield emu
+def shuffling_emulator(emulator: DashScopeEmulator) -> DashScopeEmulator:
+    """The emulator, returning each batch's embeddings out of order (text_index shuffled)."""
+    emulator.shuffle_embeddings = True  # undone by the fixture
+    return emulator
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -98,18 +98,16 @@ async def test_one_string_is_not_embedded_letter_by_letter(
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_a_copy_with_other_settings_uses_them(
-    emulator: DashScopeEmulator, sync: bool
+    make_emulator: Callable[..., DashScopeEmulator], emulator: DashScopeEmulator, sync: bool
 ) -> None:
     model = make(emulator)
     await embed_query(model, "杭州", sync)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        copy = model.model_copy(
-            update={"base_url": other.base_url, "api_key": SecretStr("sk-other")}
-        )
-        assert await embed_query(copy, "杭州", sync)
-        assert len(other.requests) == 1
-        await embed_query(model, "杭州", sync)
-        assert len(emulator.requests) == 2
+    other = make_emulator(api_key="sk-other")
+    copy = model.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
+    assert await embed_query(copy, "杭州", sync)
+    assert len(other.requests) == 1
+    await embed_query(model, "杭州", sync)
+    assert len(emulator.requests) == 2
 
 
 @pytest.mark.parametrize("sync", [True, False])

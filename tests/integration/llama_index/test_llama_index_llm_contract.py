@@ -713,17 +713,19 @@ def test_transport_settings_reach_the_clients(
 
 
 async def test_a_copy_with_other_settings_uses_them(
-    make_llm: LLMFactory, emulator: DashScopeEmulator
+    make_emulator: Callable[..., DashScopeEmulator],
+    make_llm: LLMFactory,
+    emulator: DashScopeEmulator,
 ) -> None:
     llm = make_llm()
     llm.chat(USER)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        copy = llm.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
-        copy.chat(USER)
-        await copy.achat(USER)
-        assert len(other.requests) == 2
-        llm.chat(USER)  # the original keeps its own settings
-        assert len(emulator.requests) == 2
+    other = make_emulator(api_key="sk-other")
+    copy = llm.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
+    copy.chat(USER)
+    await copy.achat(USER)
+    assert len(other.requests) == 2
+    llm.chat(USER)  # the original keeps its own settings
+    assert len(emulator.requests) == 2
 
 
 @SYNC
