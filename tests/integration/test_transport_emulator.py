@@ -21,33 +21,17 @@ from qwen_dashscope import (
     ServerError,
 )
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._calls import call, collect, core_client
 
 USER = [{"role": "user", "content": "介绍一下杭州"}]
-
-
-def make(emu: DashScopeEmulator, sync: bool, **kwargs: Any) -> Any:
-    kwargs.setdefault("api_key", emu.api_key)
-    kwargs.setdefault("base_url", emu.base_url)
-    return DashScopeClient(**kwargs) if sync else AsyncDashScopeClient(**kwargs)
-
-
-async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    result = getattr(client, method)(*args, **kwargs)
-    if method == "stream":
-        if isinstance(client, DashScopeClient):
-            return list(result)
-        return [c async for c in result]
-    if isinstance(client, DashScopeClient):
-        return result
-    return await result
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_generate_and_stream_agree(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("西湖在杭州。", chunks=4), Reply.text("西湖在杭州。", chunks=4))
-    client = make(emulator, sync)
+    client = core_client(emulator, sync)
     result = await call(client, "generate", "qwen-plus", USER)
-    chunks = await call(client, "stream", "qwen-plus", USER)
+    chunks = await collect(client, "stream", "qwen-plus", USER)
     assert result.text == "".join(c.text for c in chunks) == "西湖在杭州。"
     assert len(chunks) >= 4
     assert chunks[-1].finish_reason == result.finish_reason == "stop"
@@ -68,12 +52,12 @@ async def test_cumulative_mode_gives_the_same_deltas(
         Reply.text("一二三四五六七八", chunks=5), Reply.text("一二三四五六七八", chunks=5)
     )
     emulator.enqueue(reply, reply)
-    client = make(emulator, sync)
-    inc = await call(client, "stream", "qwen-plus", USER)
-    cum = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+    client = core_client(emulator, sync)
+    inc = await collect(client, "stream", "qwen-plus", USER)
+    cum = await collect(client, "stream", "qwen-plus", USER, {"incremental_output": False})
     assert [c.text for c in inc] == [c.text for c in cum]
-    inc_tools = await call(client, "stream", "qwen-plus", USER)
-    cum_tools = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+    inc_tools = await collect(client, "stream", "qwen-plus", USER)
+    cum_tools = await collect(client, "stream", "qwen-plus", USER, {"incremental_output": False})
 
     def shape(chunks: list[Any]) -> list[list[tuple[int, bool, str | None, str]]]:
         return [[(d.index, bool(d.id), d.name, d.arguments) for d in c.tool_calls] for c in chunks]
@@ -94,7 +78,7 @@ async def test_parallel_tool_calls_stream(emulator: DashScopeEmulator, sync: boo
             ]
         )
     )
-    chunks = await call(make(emulator, sync), "stream", "qwen-plus", USER)
+    chunks = await collect(core_client(emulator, sync), "stream", "qwen-plus", USER)
     by_index: dict[int, dict[str, str]] = {}
     for chunk in chunks:
         for delta in chunk.tool_calls:
@@ -116,7 +100,7 @@ async def test_stream_only_thinking_models_answer_non_streaming_calls(
     emulator: DashScopeEmulator, sync: bool, model: str
 ) -> None:
     emulator.enqueue(Reply.text("2", reasoning="1+1 等于 2"))
-    result = await call(make(emulator, sync), "generate", model, USER)
+    result = await call(core_client(emulator, sync), "generate", model, USER)
     assert (result.reasoning, result.text) == ("1+1 等于 2", "2")
     assert result.usage.reasoning_tokens and result.usage.reasoning_tokens > 0
     (request,) = emulator.requests
@@ -127,7 +111,7 @@ async def test_stream_only_thinking_models_answer_non_streaming_calls(
 async def test_images_use_the_multimodal_endpoint(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("一只狗"))
     messages = [{"role": "user", "content": [{"image": "https://x/dog.png"}, {"text": "这是什么"}]}]
-    result = await call(make(emulator, sync), "generate", "qwen-vl-max", messages)
+    result = await call(core_client(emulator, sync), "generate", "qwen-vl-max", messages)
     assert result.text == "一只狗"
     assert emulator.requests[0].endpoint == "multimodal-generation"
 
@@ -135,10 +119,10 @@ async def test_images_use_the_multimodal_endpoint(emulator: DashScopeEmulator, s
 @pytest.mark.parametrize("sync", [True, False])
 async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None:
     with pytest.raises(AuthenticationError) as info:
-        await call(make(emulator, sync, api_key="sk-wrong"), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, api_key="sk-wrong"), "generate", "qwen-plus", USER)
     assert info.value.request_id and info.value.code == "InvalidApiKey"
     with pytest.raises(BadRequestError, match="Model not exist"):
-        await call(make(emulator, sync), "generate", "no-such-model", USER)
+        await call(core_client(emulator, sync), "generate", "no-such-model", USER)
     emulator.enqueue(
         Reply.error(
             400,
@@ -152,7 +136,7 @@ async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None
     from qwen_dashscope import ContentFilterError
 
     with pytest.raises(ContentFilterError) as cf:
-        client = make(emulator, sync)
+        client = core_client(emulator, sync)
         if sync:
             for chunk in client.stream("qwen-plus", USER):
                 received.append(chunk.text)
@@ -173,15 +157,15 @@ async def test_retries_against_the_emulator(
         Reply.drop(),
         Reply.text("终于"),
     )
-    chunks = await call(make(emulator, sync, max_retries=3), "stream", "qwen-plus", USER)
+    chunks = await collect(core_client(emulator, sync, max_retries=3), "stream", "qwen-plus", USER)
     assert "".join(c.text for c in chunks) == "终于"
     assert len(emulator.requests) == 4
     emulator.enqueue(*[Reply.error(503, "ModelUnavailable", "later")] * 2)
     with pytest.raises(ServerError):
-        await call(make(emulator, sync, max_retries=1), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, max_retries=1), "generate", "qwen-plus", USER)
     emulator.enqueue(Reply.error(429, "Throttling.AllocationQuota", "Allocated quota exceeded."))
     with pytest.raises(RateLimitError):
-        await call(make(emulator, sync, max_retries=3), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, max_retries=3), "generate", "qwen-plus", USER)
     assert len(emulator.requests) == 4 + 2 + 1
 
 
@@ -193,7 +177,7 @@ async def test_a_dropped_stream_after_data_is_an_error(
         Reply.drop(after_chunks=2, text="一二三四五六七八九十"), Reply.text("不会被重试")
     )
     with pytest.raises(APIConnectionError):
-        await call(make(emulator, sync), "stream", "qwen-plus", USER)
+        await collect(core_client(emulator, sync), "stream", "qwen-plus", USER)
     assert len(emulator.requests) == 1
 
 
@@ -277,7 +261,7 @@ async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_embeddings_and_rerank(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.shuffle_embeddings = True
-    client = make(emulator, sync)
+    client = core_client(emulator, sync)
     docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
     result = await call(client, "embed", docs, text_type="document", dimension=256)
     assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
@@ -306,11 +290,11 @@ async def test_the_key_never_reaches_a_log_line_or_an_error(
     monkeypatch.setattr("qwen_dashscope._client.backoff", lambda attempt: 0.01)
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     emulator.enqueue(Reply.error(503, "ModelUnavailable", "later"), Reply.text("ok"))
-    client = make(emulator, sync)
-    await call(client, "stream", "qwen-plus", USER)  # one retry, then success
+    client = core_client(emulator, sync)
+    await collect(client, "stream", "qwen-plus", USER)  # one retry, then success
     secret = "sk-this-key-must-stay-secret"
     with pytest.raises(AuthenticationError) as info:
-        await call(make(emulator, sync, api_key=secret), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, api_key=secret), "generate", "qwen-plus", USER)
     assert "retrying after ServerError" in caplog.text  # the logs were really captured
     assert emulator.api_key not in caplog.text
     assert secret not in caplog.text
@@ -321,13 +305,13 @@ async def test_the_key_never_reaches_a_log_line_or_an_error(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_tokenize(emulator: DashScopeEmulator, sync: bool) -> None:
     messages = [{"role": "user", "content": "代码改变世界 hello"}]
-    result = await call(make(emulator, sync), "tokenize", "qwen-max", messages)
+    result = await call(core_client(emulator, sync), "tokenize", "qwen-max", messages)
     assert result.tokens == [*"代码改变世界", "hello"]
     assert result.input_tokens == len(result.token_ids) == 7
     assert result.request_id
     assert emulator.requests[0].path == "/api/v1/tokenizer"
     with pytest.raises(BadRequestError, match="Model not exist"):
-        await call(make(emulator, sync), "tokenize", "no-such-model", messages)
+        await call(core_client(emulator, sync), "tokenize", "no-such-model", messages)
 
 
 # The service sets an Alibaba Cloud WAF cookie on answers (captures textgen-text-nosse and
@@ -357,11 +341,11 @@ async def test_the_shared_pools_send_no_cookie_back(
     )
     # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
     base_url = emulator.base_url.replace("127.0.0.1", "localhost")
-    first = make(emulator, sync, api_key="sk-a", base_url=base_url)
+    first = core_client(emulator, sync, api_key="sk-a", base_url=base_url)
     assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
     await call(first, "generate", "qwen-plus", USER)
-    other = make(emulator, sync, api_key="sk-b", base_url=base_url)
-    await call(other, "stream", "qwen-plus", USER)
+    other = core_client(emulator, sync, api_key="sk-b", base_url=base_url)
+    await collect(other, "stream", "qwen-plus", USER)
     later = emulator.requests[1:]
     assert len(later) == 2
     assert all("cookie" not in request.headers for request in later)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from langchain_qwen import QwenEmbeddings, QwenMultimodalEmbeddings, QwenRerank
 from qwen_dashscope import BadRequestError, InvalidRequestError
 from qwen_dashscope.testing import DashScopeEmulator, Reply
+from tests._calls import call
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
 DOCS = [
@@ -44,7 +45,7 @@ async def test_contextual_compression_retriever(emulator: DashScopeEmulator, syn
         base_retriever=store.as_retriever(search_kwargs={"k": 5}),
     )
     query = "how long does the TeaBot warranty last"
-    docs = retriever.invoke(query) if sync else await retriever.ainvoke(query)
+    docs = await call(retriever, "invoke", query, sync=sync)
     assert [d.metadata["src"] for d in docs] == ["warranty", "c"]
     assert docs[0].id == "w1" and docs[0].page_content == DOCS[2].page_content
     scores = [d.metadata["relevance_score"] for d in docs]

@@ -16,15 +16,14 @@ import pytest
 
 from qwen_dashscope import (
     APIConnectionError,
-    AsyncDashScopeClient,
     AuthenticationError,
     BadRequestError,
-    DashScopeClient,
 )
 from qwen_dashscope._errors import error_from_body
+from tests._calls import call, collect
 from tests._wire import Captures
 
-from ._mock import SSE, respond
+from ._mock import SSE, mock_client, respond
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -44,25 +43,12 @@ def message_of(choice_or_output: dict[str, Any]) -> tuple[str, str]:
     return choice_or_output.get("text") or "", ""
 
 
-def client_for(handler, sync: bool):  # type: ignore[no-untyped-def]
-    transport = httpx.MockTransport(handler)
-    if sync:
-        return DashScopeClient(api_key="sk-test", http_client=httpx.Client(transport=transport))
-    return AsyncDashScopeClient(
-        api_key="sk-test", http_client=httpx.AsyncClient(transport=transport)
-    )
+async def run_stream(client: Any, model: str, params: dict[str, Any] | None = None) -> list[Any]:
+    return await collect(client, "stream", model, MESSAGES, params)
 
 
-async def run_stream(client, model: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-    if isinstance(client, DashScopeClient):
-        return list(client.stream(model, MESSAGES, params))
-    return [c async for c in client.stream(model, MESSAGES, params)]
-
-
-async def run_generate(client, model: str):  # type: ignore[no-untyped-def]
-    if isinstance(client, DashScopeClient):
-        return client.generate(model, MESSAGES)
-    return await client.generate(model, MESSAGES)
+async def run_generate(client: Any, model: str) -> Any:
+    return await call(client, "generate", model, MESSAGES)
 
 
 INCREMENTAL_STREAMS = [
@@ -108,7 +94,7 @@ def test_every_capture_is_covered(wire: Captures) -> None:
 @pytest.mark.parametrize("sync", [True, False])
 @pytest.mark.parametrize("name", INCREMENTAL_STREAMS)
 async def test_incremental_streams(wire: Captures, name: str, sync: bool) -> None:
-    client = client_for(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
     chunks = await run_stream(client, "qwen-plus")
     payloads = wire.events(name)
     expected = [message_of(p["output"]) for p in payloads]
@@ -125,7 +111,7 @@ async def test_incremental_streams(wire: Captures, name: str, sync: bool) -> Non
 
 async def test_code_interpreter_tool_info_is_kept(wire: Captures) -> None:
     name = "textgen-code-interpreter-stream.sse"
-    client = client_for(lambda _: respond(wire.bytes(name), content_type=SSE), True)
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), True)
     chunks = await run_stream(client, "qwen3-max")
     tool_info = wire.events(name)[-1]["output"]["tool_info"]
     # The service repeats tool_info in every later event: it is handed out once, when new.
@@ -137,7 +123,7 @@ async def test_code_interpreter_tool_info_is_kept(wire: Captures) -> None:
 async def test_cumulative_text_excerpt(wire: Captures, sync: bool) -> None:
     # Two events "我是", "我是阿里" and no final event: deltas, then a clear error.
     name = "textgen-text-stream-nonincremental-excerpt.sse"
-    client = client_for(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
     seen: list[str] = []
     with pytest.raises(APIConnectionError, match="before the model finished"):
         if sync:
@@ -151,7 +137,7 @@ async def test_cumulative_text_excerpt(wire: Captures, sync: bool) -> None:
 
 async def test_cumulative_multimodal_excerpt(wire: Captures) -> None:
     name = "multimodal-vl-stream-nonincremental-excerpt.sse"
-    client = client_for(lambda _: respond(wire.bytes(name), content_type=SSE), True)
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), True)
     chunks = await run_stream(client, "qwen-vl-plus", {"incremental_output": False})
     assert [c.text for c in chunks] == ["Hello", "! How can I assist you today?"]
     assert chunks[-1].finish_reason == "stop"
@@ -173,7 +159,7 @@ NON_STREAM = {
 @pytest.mark.parametrize(("name", "model"), sorted(NON_STREAM.items()))
 async def test_non_streaming_bodies(wire: Captures, name: str, model: str, sync: bool) -> None:
     raw = wire.json(name)
-    client = client_for(lambda _: respond(wire.bytes(name)), sync)
+    client = mock_client(lambda _: respond(wire.bytes(name)), sync)
     result = await run_generate(client, model)
     text, reasoning = message_of(raw["output"])
     assert (result.text, result.reasoning) == (text, reasoning)
@@ -203,7 +189,7 @@ async def test_embedding_capture(wire: Captures, sync: bool) -> None:
     name = "embedding-v2.json"
     raw = wire.json(name)
     request = wire.json("embedding-v2.request.json")
-    client = client_for(lambda _: respond(wire.bytes(name)), sync)
+    client = mock_client(lambda _: respond(wire.bytes(name)), sync)
     texts = request["input"]["texts"]
     if sync:
         result = client.embed(texts, model="text-embedding-v2")
@@ -223,7 +209,7 @@ def test_tokenizer_capture(wire: Captures) -> None:
         seen.append(request)
         return respond(wire.bytes(name))
 
-    result = client_for(handler, True).tokenize(
+    result = mock_client(handler, True).tokenize(
         "qwen-max", [{"role": "user", "content": "代码改变世界"}]
     )
     assert (result.tokens, result.token_ids, result.input_tokens) == (
@@ -246,7 +232,7 @@ async def test_error_captures(
     wire: Captures, name: str, status: int, error: type, sync: bool
 ) -> None:
     raw = wire.json(name)
-    client = client_for(lambda _: respond(wire.bytes(name), status), sync)
+    client = mock_client(lambda _: respond(wire.bytes(name), status), sync)
     with pytest.raises(error) as info:
         await run_generate(client, "qwen-max")
     assert (info.value.code, info.value.request_id) == (raw["code"], raw["request_id"])
@@ -261,7 +247,7 @@ async def test_error_inside_a_200_stream(sync: bool) -> None:
         b'data:{"code":"InvalidParameter","message":"Role must be user or assistant and Content '
         b'length must be greater than 0","request_id":"7671ecd8-93cc-9ee9-bc89-739f0fd8b809"}\n\n'
     )
-    client = client_for(lambda _: respond(body, content_type=SSE), sync)
+    client = mock_client(lambda _: respond(body, content_type=SSE), sync)
     with pytest.raises(BadRequestError) as info:
         await run_stream(client, "qwen-max")
     assert info.value.status_code == 400
