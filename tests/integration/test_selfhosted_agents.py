@@ -109,7 +109,7 @@ def check_the_second_request(server: Server, emu: DashScopeEmulator) -> None:
 def test_langgraph_agent_with_two_tools_and_thinking(
     server: Server, emulator: DashScopeEmulator, flavoured: Callable[[str], DashScopeEmulator]
 ) -> None:
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent  # langchain, langgraph: dev
 
     emu, settings = server.start(emulator, flavoured)
     script(emu)
@@ -194,7 +194,7 @@ async def test_llama_index_function_agent_with_two_tools_and_thinking(
 def test_an_agent_keeps_going_when_the_server_fails_to_parse_a_call(
     flavoured: Callable[[str], DashScopeEmulator], syntax: Any
 ) -> None:
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent  # langchain, langgraph: dev
 
     emu = flavoured("vllm")
     emu.enqueue(

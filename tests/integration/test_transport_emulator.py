@@ -203,7 +203,7 @@ async def test_cancelling_an_async_stream_frees_the_connection(
     if factory == "httpx":
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
     else:
-        from httpx_aiohttp import HttpxAiohttpClient
+        HttpxAiohttpClient = pytest.importorskip("httpx_aiohttp").HttpxAiohttpClient
 
         http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
     client = AsyncDashScopeClient(
@@ -236,7 +236,7 @@ async def test_cancelling_an_async_stream_frees_the_connection(
 async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
     emulator: DashScopeEmulator,
 ) -> None:
-    from httpx_aiohttp import HttpxAiohttpClient
+    HttpxAiohttpClient = pytest.importorskip("httpx_aiohttp").HttpxAiohttpClient  # aiohttp extra
 
     client = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)
     other = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)

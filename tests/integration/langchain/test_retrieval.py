@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 from pydantic import ValidationError
@@ -38,9 +37,10 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_contextual_compression_retriever(emulator: DashScopeEmulator, sync: bool) -> None:
+    retrievers = pytest.importorskip("langchain_classic.retrievers")  # the dev extra
     store = InMemoryVectorStore(QwenEmbeddings(**kw(emulator)))
     store.add_documents(DOCS)
-    retriever = ContextualCompressionRetriever(
+    retriever = retrievers.ContextualCompressionRetriever(
         base_compressor=QwenRerank(top_n=2, **kw(emulator)),
         base_retriever=store.as_retriever(search_kwargs={"k": 5}),
     )

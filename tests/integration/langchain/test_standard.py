@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
 from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import (
     ChatModelIntegrationTests,

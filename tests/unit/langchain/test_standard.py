@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
+pytest.importorskip("syrupy")  # the dev extra
 from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests, EmbeddingsUnitTests
 from syrupy.assertion import SnapshotAssertion
