@@ -18,8 +18,8 @@ from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-# Third-party warnings of the agent stack (see tests/integration/llama_index/
-# test_llama_index_framework.py): llama-index-workflows 2.26 + pydantic 2.14.
+# Third-party warnings of the agent stack (see tests/integration/llama_index/test_framework.py):
+# llama-index-workflows 2.26 + pydantic 2.14.
 pytestmark = [
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211"),

@@ -19,7 +19,7 @@ from llama_index_qwen import Qwen
 from qwen_dashscope.testing import DashScopeEmulator, RecordedRequest, Reply, ToolCall
 
 # Third-party warnings of LlamaIndex's agent stack, as in
-# tests/integration/llama_index/test_llama_index_framework.py (workflows reads deprecated
+# tests/integration/llama_index/test_framework.py (workflows reads deprecated
 # pydantic attributes through inspect.getmembers(); ctx.is_running inside a step).
 LLAMA_INDEX_WARNINGS = [
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),

@@ -1,5 +1,5 @@
 """Text embeddings: limits, determinism, ordering and retrieval sanity (rerank and
-multimodal embeddings: test_emulator_retrieval.py)."""
+multimodal embeddings: test_retrieval.py)."""
 
 from __future__ import annotations
 
