@@ -6,6 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytest.importorskip("nbformat")  # the dev extra, as nbclient and ipykernel
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")  # the kernel the notebooks run in
 import nbformat
 from nbclient import NotebookClient
 

@@ -1,25 +1,40 @@
-"""Shared fixtures: the bundled emulator over real loopback HTTP, and the captures."""
+"""Shared fixtures: the bundled emulator over real loopback HTTP, and the captures.
+
+- ``emulator``: the session's emulator, reset for each test (``emulator_env`` also points
+  the environment at it); ``flavoured("vllm")``: a self-hosted flavour of it, likewise;
+  ``make_emulator(**kwargs)``: an emulator of the test's own, for a constructor argument the
+  shared ones cannot take (a key, a model table, a modified flavour).
+- ``wire``: the captured traffic in tests/fixtures/wire (``tests._wire.Captures``).
+
+Building the package's classes against an emulator and calling them sync or async:
+``tests/_calls.py``.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qwen_dashscope.testing import DashScopeEmulator
-
-ROOT = Path(__file__).resolve().parents[1]
-WIRE = ROOT / "tests" / "fixtures" / "wire"
+from tests._wire import WIRE, Captures
 
 
 @pytest.fixture(scope="session")
-def wire_dir() -> Path:
+def wire() -> Captures:
     """The captured traffic in tests/fixtures/wire (part of the repository: never skipped)."""
     if not WIRE.is_dir():
         pytest.fail(f"captures not found at {WIRE}: tests/fixtures/wire belongs to the repository")
-    return WIRE
+    return Captures(WIRE)
+
+
+def _fresh(server: DashScopeEmulator) -> None:
+    """Forget the queue, rules and request log, and undo what tests set by attribute."""
+    server.reset()
+    server.chunk_delay = 0.0
+    server.shuffle_embeddings = False
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +45,28 @@ def _emulator_server() -> Iterator[DashScopeEmulator]:
 
 @pytest.fixture
 def emulator(_emulator_server: DashScopeEmulator) -> Iterator[DashScopeEmulator]:
-    """A running emulator, with its queue, rules and request log cleared for this test."""
-    _emulator_server.reset()
+    """The running emulator, with its queue, rules and request log cleared for this test
+    (``chunk_delay`` and ``shuffle_embeddings`` may be set: they are undone afterwards)."""
+    _fresh(_emulator_server)
     yield _emulator_server
-    _emulator_server.reset()
+    _fresh(_emulator_server)
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Callable[..., DashScopeEmulator]]:
+    """``make_emulator(**kwargs)``: a started ``DashScopeEmulator(**kwargs)`` of this test's
+    own, stopped after it. Only for what the shared ``emulator`` cannot be: another key,
+    model table, image captions or flavour."""
+    started: list[DashScopeEmulator] = []
+
+    def start(**kwargs: Any) -> DashScopeEmulator:
+        server = DashScopeEmulator(**kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +89,13 @@ def flavoured(
         server = _flavoured_servers.get(name)
         if server is None:
             server = _flavoured_servers[name] = DashScopeEmulator(flavour=name).start()
-        server.reset()
+        _fresh(server)
         used.append(server)
         return server
 
     yield get
     for server in used:
-        server.reset()
+        _fresh(server)
 
 
 @pytest.fixture

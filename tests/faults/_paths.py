@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from tests._calls import call, collect
+
 KEY = "sk-faults-0123456789abcdef"
 MESSAGES = [{"role": "user", "content": "介绍一下杭州"}]
 MOCK_BASE = "http://127.0.0.1:9/api/v1"  # never reached: an httpx.MockTransport answers
@@ -80,16 +82,13 @@ async def ask(
     params = dict(parameters or {})
     if path == "client":
         messages = [{"role": "user", "content": text}]
-        if sync:
-            return str(obj.generate("qwen-plus", messages, params).text)
-        return str((await obj.generate("qwen-plus", messages, params)).text)
+        return str((await call(obj, "generate", "qwen-plus", messages, params)).text)
     if path == "ChatQwen":
-        message = obj.invoke(text, **params) if sync else await obj.ainvoke(text, **params)
-        return str(message.content)
+        return str((await call(obj, "invoke", text, sync=sync, **params)).content)
     from llama_index.core.llms import ChatMessage
 
     chat = [ChatMessage(role="user", content=text)]
-    response = obj.chat(chat, **params) if sync else await obj.achat(chat, **params)
+    response = await call(obj, "chat", chat, sync=sync, **params)
     return str(response.message.content)
 
 
@@ -97,20 +96,13 @@ async def stream(path: str, sync: bool, *, base_url: str, **settings: Any) -> li
     """A whole streamed chat call; the text of every delta."""
     obj = chat_object(path, sync, base_url=base_url, **settings)
     if path == "client":
-        if sync:
-            return [c.text for c in obj.stream("qwen-plus", MESSAGES)]
-        return [c.text async for c in obj.stream("qwen-plus", MESSAGES)]
+        return [c.text for c in await collect(obj, "stream", "qwen-plus", MESSAGES)]
     if path == "ChatQwen":
-        text = "介绍一下杭州"
-        if sync:
-            return [str(c.content) for c in obj.stream(text)]
-        return [str(c.content) async for c in obj.astream(text)]
+        return [str(c.content) for c in await collect(obj, "stream", "介绍一下杭州", sync=sync)]
     from llama_index.core.llms import ChatMessage
 
     chat = [ChatMessage(role="user", content="介绍一下杭州")]
-    if sync:
-        return [r.delta or "" for r in obj.stream_chat(chat)]
-    return [r.delta or "" async for r in await obj.astream_chat(chat)]
+    return [r.delta or "" for r in await collect(obj, "stream_chat", chat, sync=sync)]
 
 
 def embed_object(
@@ -142,13 +134,10 @@ async def embed(
 
 async def embed_with(obj: Any, path: str, sync: bool, texts: list[str]) -> list[list[float]]:
     if path == "client":
-        result = obj.embed(texts) if sync else await obj.embed(texts)
-        return [list(v) for v in result.vectors]
+        return [list(v) for v in (await call(obj, "embed", texts)).vectors]
     if path == "QwenEmbeddings":
-        return obj.embed_documents(texts) if sync else await obj.aembed_documents(texts)  # type: ignore[no-any-return]
-    if sync:
-        return obj.get_text_embedding_batch(texts)  # type: ignore[no-any-return]
-    return await obj.aget_text_embedding_batch(texts)  # type: ignore[no-any-return]
+        return await call(obj, "embed_documents", texts, sync=sync)  # type: ignore[no-any-return]
+    return await call(obj, "get_text_embedding_batch", texts, sync=sync)  # type: ignore[no-any-return]
 
 
 class Wire:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+
+pytest.importorskip("hypothesis")  # the dev extra
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 

@@ -15,10 +15,9 @@ from llama_index.core.base.llms.types import CacheControl, CachePoint, ChatMessa
 from llama_index.core.prompts import PromptTemplate
 from pydantic import BaseModel
 
-from langchain_qwen import ChatQwen, QwenEmbeddings
-from llama_index_qwen import Qwen, QwenEmbedding
 from qwen_dashscope import Timeouts
 from qwen_dashscope.testing import DashScopeEmulator
+from tests._calls import add_up, call, chat_qwen, collect, qwen_embedding, qwen_embeddings, qwen_llm
 
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
 SEARCH = {
@@ -27,14 +26,6 @@ SEARCH = {
     "citation_format": "[ref_<number>]",
     "prepend_search_result": True,
 }
-
-
-def lc(emu: DashScopeEmulator, **kwargs: object) -> ChatQwen:
-    return ChatQwen(api_key=emu.api_key, base_url=emu.base_url, max_retries=0, **kwargs)
-
-
-def li(emu: DashScopeEmulator, **kwargs: object) -> Qwen:
-    return Qwen(api_key=emu.api_key, base_url=emu.base_url, max_retries=0, **kwargs)
 
 
 USER = [ChatMessage(role="user", content="杭州明天的天气")]
@@ -52,18 +43,10 @@ async def test_stream_only_thinking_models_answer_invoke_and_chat(
     emulator: DashScopeEmulator, sync: bool, model: str
 ) -> None:
     # The emulator refuses them non-streamed, as the service does: the core must stream.
-    message = (
-        lc(emulator, model=model).invoke("1+1?")
-        if sync
-        else await lc(emulator, model=model).ainvoke("1+1?")
-    )
+    message = await call(chat_qwen(emulator, model=model), "invoke", "1+1?", sync=sync)
     assert message.content.startswith("[emulator]")
     assert message.additional_kwargs["reasoning_content"]
-    response = (
-        li(emulator, model=model).chat(USER)
-        if sync
-        else await li(emulator, model=model).achat(USER)
-    )
+    response = await call(qwen_llm(emulator, model=model), "chat", USER, sync=sync)
     assert response.message.content.startswith("[emulator]")
     assert all(r.stream for r in emulator.requests)
 
@@ -88,8 +71,8 @@ def test_the_emulator_refuses_them_without_streaming(emulator: DashScopeEmulator
 async def test_web_search_results_and_citations_in_langchain(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = lc(emulator, enable_search=True, search_options=SEARCH)
-    message = llm.invoke("杭州明天的天气") if sync else await llm.ainvoke("杭州明天的天气")
+    llm = chat_qwen(emulator, enable_search=True, search_options=SEARCH)
+    message = await call(llm, "invoke", "杭州明天的天气", sync=sync)
     results = message.response_metadata["search_info"]["search_results"]
     assert [r["index"] for r in results] == [1, 2]
     [text] = message.content_blocks
@@ -99,35 +82,22 @@ async def test_web_search_results_and_citations_in_langchain(
     start, end = citation["start_index"], citation["end_index"]  # type: ignore[typeddict-item]
     assert message.content[start:end] == "[ref_1]"
     # streamed: the first event's results survive the later empty ones
-    chunks = (
-        list(llm.stream("杭州明天的天气"))
-        if sync
-        else [c async for c in llm.astream("杭州明天的天气")]
-    )
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total += chunk
+    total = add_up(await collect(llm, "stream", "杭州明天的天气", sync=sync))
     assert total.response_metadata["search_info"]["search_results"] == results
-    v1 = lc(emulator, enable_search=True, search_options=SEARCH, output_version="v1")
-    full = None
-    for chunk in v1.stream("杭州明天的天气"):
-        full = chunk if full is None else full + chunk
-    assert full is not None
+    v1 = chat_qwen(emulator, enable_search=True, search_options=SEARCH, output_version="v1")
+    full = add_up(v1.stream("杭州明天的天气"))
     [block] = [b for b in full.content if isinstance(b, dict) and b.get("type") == "text"]
     assert block["annotations"][0]["url"] == results[0]["url"]
 
 
 @SYNC
 async def test_web_search_results_in_llama_index(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = li(emulator, enable_search=True, search_options=SEARCH)
-    response = llm.chat(USER) if sync else await llm.achat(USER)
+    llm = qwen_llm(emulator, enable_search=True, search_options=SEARCH)
+    response = await call(llm, "chat", USER, sync=sync)
     results = response.additional_kwargs["search_info"]["search_results"]
     assert [r["index"] for r in results] == [1, 2]
     assert response.raw["output"]["search_info"]["search_results"] == results
-    if sync:
-        items = list(llm.stream_chat(USER))
-    else:
-        items = [item async for item in await llm.astream_chat(USER)]
+    items = await collect(llm, "stream_chat", USER, sync=sync)
     assert items[-1].additional_kwargs["search_info"]["search_results"] == results
 
 
@@ -136,12 +106,12 @@ def test_a_search_served_by_internal_streaming_keeps_its_results(
 ) -> None:
     # qwen3-235b-a22b-thinking-2507 is only served streamed: the results come in the first
     # event and later events repeat empty lists, which must not erase them.
-    llm = lc(
+    llm = chat_qwen(
         emulator, model="qwen3-235b-a22b-thinking-2507", enable_search=True, search_options=SEARCH
     )
     message = llm.invoke("杭州明天的天气")
     assert len(message.response_metadata["search_info"]["search_results"]) == 2
-    response = li(
+    response = qwen_llm(
         emulator, model="qwen3-235b-a22b-thinking-2507", enable_search=True, search_options=SEARCH
     ).chat(USER)
     assert len(response.additional_kwargs["search_info"]["search_results"]) == 2
@@ -152,18 +122,14 @@ def test_a_search_served_by_internal_streaming_keeps_its_results(
 
 @SYNC
 async def test_stream_true_streams_and_aggregates(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = lc(emulator)
+    llm = chat_qwen(emulator)
     for runnable, kwargs in ((llm, {"stream": True}), (llm.bind(stream=True), {})):
-        message = (
-            runnable.invoke("stream me", **kwargs)
-            if sync
-            else await runnable.ainvoke("stream me", **kwargs)
-        )
+        message = await call(runnable, "invoke", "stream me", sync=sync, **kwargs)
         assert message.content == "[emulator] stream me"
         assert emulator.requests[-1].stream
         assert "stream" not in emulator.requests[-1].parameters
-    qwen = li(emulator)
-    response = qwen.chat(USER, stream=True) if sync else await qwen.achat(USER, stream=True)
+    qwen = qwen_llm(emulator)
+    response = await call(qwen, "chat", USER, sync=sync, stream=True)
     assert response.message.content == "[emulator] 杭州明天的天气"
     assert emulator.requests[-1].stream
     assert "stream" not in emulator.requests[-1].parameters
@@ -179,13 +145,13 @@ LONG = "这是一本很长的手册。" * 150  # > 1024 tokens in the emulator's
 async def test_explicit_cache_is_forwarded_and_its_usage_reported(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = lc(emulator)
+    llm = chat_qwen(emulator)
     messages = [
         SystemMessage([{"type": "text", "text": LONG, "cache_control": {"type": "ephemeral"}}]),
         HumanMessage("第三章讲了什么？"),
     ]
-    first = llm.invoke(messages) if sync else await llm.ainvoke(messages)
-    second = llm.invoke(messages) if sync else await llm.ainvoke(messages)
+    first = await call(llm, "invoke", messages, sync=sync)
+    second = await call(llm, "invoke", messages, sync=sync)
     created = first.usage_metadata["input_token_details"]["cache_creation"]  # type: ignore[index]
     assert created > 1024
     assert first.usage_metadata["input_token_details"]["cache_read"] == 0  # type: ignore[index]
@@ -193,7 +159,7 @@ async def test_explicit_cache_is_forwarded_and_its_usage_reported(
     sent = emulator.requests[0].messages[0]["content"]
     assert sent == [{"type": "text", "text": LONG, "cache_control": {"type": "ephemeral"}}]
 
-    qwen = li(emulator)
+    qwen = qwen_llm(emulator)
     cached = [
         ChatMessage(
             role="system",
@@ -201,13 +167,13 @@ async def test_explicit_cache_is_forwarded_and_its_usage_reported(
         ),
         ChatMessage(role="user", content="第三章讲了什么？"),
     ]
-    response = qwen.chat(cached) if sync else await qwen.achat(cached)
+    response = await call(qwen, "chat", cached, sync=sync)
     assert response.additional_kwargs["cached_tokens"] == created  # the same prefix: a hit
     assert response.additional_kwargs["cache_creation_tokens"] == 0
 
 
 def test_partial_mode_continues_the_prefix(emulator: DashScopeEmulator) -> None:
-    lc(emulator).invoke(
+    chat_qwen(emulator).invoke(
         [HumanMessage("写一首诗"), AIMessage("春眠不觉晓，", additional_kwargs={"partial": True})]
     )
     assert emulator.requests[-1].messages[-1] == {
@@ -224,20 +190,16 @@ def test_partial_mode_continues_the_prefix(emulator: DashScopeEmulator) -> None:
 async def test_token_counting_uses_the_tokenizer_endpoint(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = lc(emulator)
+    llm = chat_qwen(emulator)
     messages = [HumanMessage("你好，世界"), AIMessage("你好"), HumanMessage("再见")]
-    count = (
-        llm.get_num_tokens_from_messages(messages)
-        if sync
-        else await llm.aget_num_tokens_from_messages(messages)
-    )
+    count = await call(llm, "get_num_tokens_from_messages", messages, sync=sync)
     assert count > 0
     assert emulator.requests[-1].endpoint == "tokenizer"
     assert llm.get_num_tokens("你好，世界") == len(llm.get_token_ids("你好，世界")) > 0
     trimmed = trim_messages(messages, max_tokens=count - 1, token_counter=llm, strategy="last")
     assert 0 < len(trimmed) < len(messages)
-    qwen = li(emulator)
-    assert (qwen.count_tokens(USER) if sync else await qwen.acount_tokens(USER)) > 0
+    qwen = qwen_llm(emulator)
+    assert await call(qwen, "count_tokens", USER, sync=sync) > 0
 
 
 # -------------------------------------------------------------------------- timeouts
@@ -253,10 +215,10 @@ def test_every_class_accepts_every_timeout_form(
 ) -> None:
     expected = Timeouts.of(timeout)
     for instance in (
-        lc(emulator, timeout=timeout),
-        QwenEmbeddings(api_key="k", base_url=emulator.base_url, timeout=timeout),
-        li(emulator, timeout=timeout),
-        QwenEmbedding(api_key="k", base_url=emulator.base_url, timeout=timeout),
+        chat_qwen(emulator, timeout=timeout),
+        qwen_embeddings(emulator, api_key="k", timeout=timeout),
+        qwen_llm(emulator, timeout=timeout),
+        qwen_embedding(emulator, api_key="k", timeout=timeout),
     ):
         client = instance._client if hasattr(instance, "_client") else instance._get_client()
         assert client.timeouts == expected
@@ -276,17 +238,13 @@ class City(BaseModel):
 async def test_structured_output_works_against_the_bare_emulator(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    structured = lc(emulator).with_structured_output(City)
-    city = (
-        structured.invoke("杭州在哪个省？") if sync else await structured.ainvoke("杭州在哪个省？")
-    )
+    structured = chat_qwen(emulator).with_structured_output(City)
+    city = await call(structured, "invoke", "杭州在哪个省？", sync=sync)
     assert isinstance(city, City)
-    qwen = li(emulator)
+    qwen = qwen_llm(emulator)
     prompt = PromptTemplate("Extract the city: {text}")
-    result = (
-        qwen.structured_predict(City, prompt, text="I live in Hangzhou")
-        if sync
-        else await qwen.astructured_predict(City, prompt, text="I live in Hangzhou")
+    result = await call(
+        qwen, "structured_predict", City, prompt, sync=sync, text="I live in Hangzhou"
     )
     assert isinstance(result, City)
     assert emulator.requests[-1].parameters["tool_choice"] == {
@@ -300,11 +258,11 @@ def test_a_client_that_leaves_mid_stream_prints_no_traceback(
 ) -> None:
     emulator.chunk_delay = 0.01
     try:
-        stream = lc(emulator).stream("a long answer " * 20)
+        stream = chat_qwen(emulator).stream("a long answer " * 20)
         next(iter(stream))
         stream.close()  # type: ignore[attr-defined]
         # the next request is served once the abandoned one is done
-        assert lc(emulator).invoke("hi").content == "[emulator] hi"
+        assert chat_qwen(emulator).invoke("hi").content == "[emulator] hi"
     finally:
         emulator.chunk_delay = 0.0
     captured = capfd.readouterr()
@@ -326,5 +284,5 @@ def test_a_connection_reset_while_the_emulator_reads_prints_no_traceback(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()  # a reset (RST) while the server is reading the request's headers
     time.sleep(0.3)
-    assert lc(emulator).invoke("hi").content == "[emulator] hi"  # still serving
+    assert chat_qwen(emulator).invoke("hi").content == "[emulator] hi"  # still serving
     assert "Traceback" not in capfd.readouterr().err

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("matplotlib")  # the notebooks extra
+
 from tests._notebooks import (
     assert_committed_without_outputs,
     assert_streams_coalesced,

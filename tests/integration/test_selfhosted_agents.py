@@ -19,7 +19,7 @@ from llama_index_qwen import Qwen
 from qwen_dashscope.testing import DashScopeEmulator, RecordedRequest, Reply, ToolCall
 
 # Third-party warnings of LlamaIndex's agent stack, as in
-# tests/integration/llama_index/test_llama_index_framework.py (workflows reads deprecated
+# tests/integration/llama_index/test_framework.py (workflows reads deprecated
 # pydantic attributes through inspect.getmembers(); ctx.is_running inside a step).
 LLAMA_INDEX_WARNINGS = [
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince20"),
@@ -109,7 +109,7 @@ def check_the_second_request(server: Server, emu: DashScopeEmulator) -> None:
 def test_langgraph_agent_with_two_tools_and_thinking(
     server: Server, emulator: DashScopeEmulator, flavoured: Callable[[str], DashScopeEmulator]
 ) -> None:
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent  # langchain, langgraph: dev
 
     emu, settings = server.start(emulator, flavoured)
     script(emu)
@@ -194,7 +194,7 @@ async def test_llama_index_function_agent_with_two_tools_and_thinking(
 def test_an_agent_keeps_going_when_the_server_fails_to_parse_a_call(
     flavoured: Callable[[str], DashScopeEmulator], syntax: Any
 ) -> None:
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent  # langchain, langgraph: dev
 
     emu = flavoured("vllm")
     emu.enqueue(

@@ -5,11 +5,10 @@ the reasoning, backend probing, embeddings, errors."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from llama_index.core.base.llms.types import ChatMessage
 
@@ -18,6 +17,7 @@ from llama_index_qwen import Qwen, QwenEmbedding
 from qwen_dashscope import BadRequestError, RateLimitError, ServerError
 from qwen_dashscope._probe import clear_cache
 from qwen_dashscope.testing import FLAVOURS, DashScopeEmulator, Flavour, Reply, ToolCall
+from tests._calls import answer
 
 Flavoured = Callable[[str], DashScopeEmulator]
 
@@ -28,27 +28,17 @@ def get_weather(city: str) -> str:
     return f"{city}: sunny"
 
 
-def collect(llm: Any, prompt: str) -> AIMessage:
-    full = None
-    for chunk in llm.stream(prompt):
-        full = chunk if full is None else full + chunk
-    assert isinstance(full, AIMessage)
-    return full
-
-
 @pytest.fixture
-def custom() -> Iterator[Callable[..., DashScopeEmulator]]:
-    started: list[DashScopeEmulator] = []
+def custom(
+    make_emulator: Callable[..., DashScopeEmulator],
+) -> Callable[..., DashScopeEmulator]:
+    """``custom(reasoning_parser=False)``: a server of a flavour changed from the stock one."""
 
     def start(name: str = "vllm", **changes: Any) -> DashScopeEmulator:
         flavour: Flavour = dataclasses.replace(FLAVOURS[name], **changes)
-        emu = DashScopeEmulator(flavour=flavour).start()
-        started.append(emu)
-        return emu
+        return make_emulator(flavour=flavour)
 
-    yield start
-    for emu in started:
-        emu.stop()
+    return start
 
 
 @pytest.mark.parametrize(
@@ -59,7 +49,7 @@ def test_a_server_without_a_reasoning_parser(
 ) -> None:
     emu = custom(reasoning_parser=False, think_in_prompt=think_in_prompt)
     llm = ChatQwen(model=model, base_url=emu.base_url)
-    for message in (llm.invoke("hi"), collect(llm, "hi")):
+    for message in (llm.invoke("hi"), answer(llm, "hi", stream=True)):
         assert message.content == "[emulator] hi"
         assert message.additional_kwargs["reasoning_content"].strip().startswith("The user wrote")
         assert "think>" not in message.content
@@ -73,7 +63,7 @@ def test_an_answer_that_landed_in_the_reasoning_is_surfaced(flavoured: Flavoured
     assert message.content == "The answer is 4."
     assert message.response_metadata["answer_from_reasoning"] is True
     emu.enqueue(Reply(text="The answer is 4.", in_reasoning=True))
-    streamed = collect(llm, "2+2?")
+    streamed = answer(llm, "2+2?", stream=True)
     assert streamed.content == "The answer is 4."
     emu.enqueue(Reply(text="The answer is 4.", in_reasoning=True))
     li = Qwen(model="Qwen/Qwen3-8B", base_url=emu.base_url, enable_thinking=False)
@@ -88,7 +78,7 @@ def test_a_vllm_without_a_tool_parser_still_gives_tool_calls(
     emu = custom(tool_parser=False)
     emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "Oslo"})]))
     llm = ChatQwen(model="Qwen/Qwen3-8B", base_url=emu.base_url).bind_tools([get_weather])
-    message = collect(llm, "weather in Oslo?")
+    message = answer(llm, "weather in Oslo?", stream=True)
     assert message.tool_calls[0]["args"] == {"city": "Oslo"}
     assert message.response_metadata["tool_calls_recovered"] is True
 
@@ -139,7 +129,7 @@ def test_errors_from_self_hosted_servers_are_typed(flavoured: Flavoured) -> None
         llm.invoke("hi")
     emu.enqueue(Reply.error(500, "", "engine died", in_stream=True, after_chunks=2))
     with pytest.raises(ServerError, match="engine died"):
-        collect(llm, "hi")
+        answer(llm, "hi", stream=True)
     ollama = flavoured("ollama")
     bad = ChatQwen(model="qwen3:8b", base_url=ollama.base_url, backend="ollama")
     with pytest.raises(BadRequestError, match="invalid reasoning value"):

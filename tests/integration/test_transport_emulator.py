@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,33 +21,17 @@ from qwen_dashscope import (
     ServerError,
 )
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._calls import call, collect, core_client
 
 USER = [{"role": "user", "content": "介绍一下杭州"}]
-
-
-def make(emu: DashScopeEmulator, sync: bool, **kwargs: Any) -> Any:
-    kwargs.setdefault("api_key", emu.api_key)
-    kwargs.setdefault("base_url", emu.base_url)
-    return DashScopeClient(**kwargs) if sync else AsyncDashScopeClient(**kwargs)
-
-
-async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    result = getattr(client, method)(*args, **kwargs)
-    if method == "stream":
-        if isinstance(client, DashScopeClient):
-            return list(result)
-        return [c async for c in result]
-    if isinstance(client, DashScopeClient):
-        return result
-    return await result
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_generate_and_stream_agree(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("西湖在杭州。", chunks=4), Reply.text("西湖在杭州。", chunks=4))
-    client = make(emulator, sync)
+    client = core_client(emulator, sync)
     result = await call(client, "generate", "qwen-plus", USER)
-    chunks = await call(client, "stream", "qwen-plus", USER)
+    chunks = await collect(client, "stream", "qwen-plus", USER)
     assert result.text == "".join(c.text for c in chunks) == "西湖在杭州。"
     assert len(chunks) >= 4
     assert chunks[-1].finish_reason == result.finish_reason == "stop"
@@ -67,12 +52,12 @@ async def test_cumulative_mode_gives_the_same_deltas(
         Reply.text("一二三四五六七八", chunks=5), Reply.text("一二三四五六七八", chunks=5)
     )
     emulator.enqueue(reply, reply)
-    client = make(emulator, sync)
-    inc = await call(client, "stream", "qwen-plus", USER)
-    cum = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+    client = core_client(emulator, sync)
+    inc = await collect(client, "stream", "qwen-plus", USER)
+    cum = await collect(client, "stream", "qwen-plus", USER, {"incremental_output": False})
     assert [c.text for c in inc] == [c.text for c in cum]
-    inc_tools = await call(client, "stream", "qwen-plus", USER)
-    cum_tools = await call(client, "stream", "qwen-plus", USER, {"incremental_output": False})
+    inc_tools = await collect(client, "stream", "qwen-plus", USER)
+    cum_tools = await collect(client, "stream", "qwen-plus", USER, {"incremental_output": False})
 
     def shape(chunks: list[Any]) -> list[list[tuple[int, bool, str | None, str]]]:
         return [[(d.index, bool(d.id), d.name, d.arguments) for d in c.tool_calls] for c in chunks]
@@ -93,7 +78,7 @@ async def test_parallel_tool_calls_stream(emulator: DashScopeEmulator, sync: boo
             ]
         )
     )
-    chunks = await call(make(emulator, sync), "stream", "qwen-plus", USER)
+    chunks = await collect(core_client(emulator, sync), "stream", "qwen-plus", USER)
     by_index: dict[int, dict[str, str]] = {}
     for chunk in chunks:
         for delta in chunk.tool_calls:
@@ -115,7 +100,7 @@ async def test_stream_only_thinking_models_answer_non_streaming_calls(
     emulator: DashScopeEmulator, sync: bool, model: str
 ) -> None:
     emulator.enqueue(Reply.text("2", reasoning="1+1 等于 2"))
-    result = await call(make(emulator, sync), "generate", model, USER)
+    result = await call(core_client(emulator, sync), "generate", model, USER)
     assert (result.reasoning, result.text) == ("1+1 等于 2", "2")
     assert result.usage.reasoning_tokens and result.usage.reasoning_tokens > 0
     (request,) = emulator.requests
@@ -126,7 +111,7 @@ async def test_stream_only_thinking_models_answer_non_streaming_calls(
 async def test_images_use_the_multimodal_endpoint(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("一只狗"))
     messages = [{"role": "user", "content": [{"image": "https://x/dog.png"}, {"text": "这是什么"}]}]
-    result = await call(make(emulator, sync), "generate", "qwen-vl-max", messages)
+    result = await call(core_client(emulator, sync), "generate", "qwen-vl-max", messages)
     assert result.text == "一只狗"
     assert emulator.requests[0].endpoint == "multimodal-generation"
 
@@ -134,10 +119,10 @@ async def test_images_use_the_multimodal_endpoint(emulator: DashScopeEmulator, s
 @pytest.mark.parametrize("sync", [True, False])
 async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None:
     with pytest.raises(AuthenticationError) as info:
-        await call(make(emulator, sync, api_key="sk-wrong"), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, api_key="sk-wrong"), "generate", "qwen-plus", USER)
     assert info.value.request_id and info.value.code == "InvalidApiKey"
     with pytest.raises(BadRequestError, match="Model not exist"):
-        await call(make(emulator, sync), "generate", "no-such-model", USER)
+        await call(core_client(emulator, sync), "generate", "no-such-model", USER)
     emulator.enqueue(
         Reply.error(
             400,
@@ -151,7 +136,7 @@ async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None
     from qwen_dashscope import ContentFilterError
 
     with pytest.raises(ContentFilterError) as cf:
-        client = make(emulator, sync)
+        client = core_client(emulator, sync)
         if sync:
             for chunk in client.stream("qwen-plus", USER):
                 received.append(chunk.text)
@@ -172,15 +157,15 @@ async def test_retries_against_the_emulator(
         Reply.drop(),
         Reply.text("终于"),
     )
-    chunks = await call(make(emulator, sync, max_retries=3), "stream", "qwen-plus", USER)
+    chunks = await collect(core_client(emulator, sync, max_retries=3), "stream", "qwen-plus", USER)
     assert "".join(c.text for c in chunks) == "终于"
     assert len(emulator.requests) == 4
     emulator.enqueue(*[Reply.error(503, "ModelUnavailable", "later")] * 2)
     with pytest.raises(ServerError):
-        await call(make(emulator, sync, max_retries=1), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, max_retries=1), "generate", "qwen-plus", USER)
     emulator.enqueue(Reply.error(429, "Throttling.AllocationQuota", "Allocated quota exceeded."))
     with pytest.raises(RateLimitError):
-        await call(make(emulator, sync, max_retries=3), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, max_retries=3), "generate", "qwen-plus", USER)
     assert len(emulator.requests) == 4 + 2 + 1
 
 
@@ -192,7 +177,7 @@ async def test_a_dropped_stream_after_data_is_an_error(
         Reply.drop(after_chunks=2, text="一二三四五六七八九十"), Reply.text("不会被重试")
     )
     with pytest.raises(APIConnectionError):
-        await call(make(emulator, sync), "stream", "qwen-plus", USER)
+        await collect(core_client(emulator, sync), "stream", "qwen-plus", USER)
     assert len(emulator.requests) == 1
 
 
@@ -212,44 +197,46 @@ def test_breaking_out_of_a_sync_stream_frees_the_connection(emulator: DashScopeE
 
 @pytest.mark.parametrize("factory", ["httpx", "aiohttp"])
 async def test_cancelling_an_async_stream_frees_the_connection(
-    factory: str, monkeypatch: pytest.MonkeyPatch
+    emulator: DashScopeEmulator, factory: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with DashScopeEmulator(chunk_delay=0.02) as emu:
-        if factory == "httpx":
-            http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
-        else:
-            from httpx_aiohttp import HttpxAiohttpClient
+    emulator.chunk_delay = 0.02
+    if factory == "httpx":
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=1))
+    else:
+        HttpxAiohttpClient = pytest.importorskip("httpx_aiohttp").HttpxAiohttpClient
 
-            http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
-        client = AsyncDashScopeClient(base_url=emu.base_url, api_key=emu.api_key, http_client=http)
-        emu.enqueue(Reply.text("字" * 400, chunks=100))
-        started = asyncio.Event()
+        http = HttpxAiohttpClient(limits=httpx.Limits(max_connections=1))
+    client = AsyncDashScopeClient(
+        base_url=emulator.base_url, api_key=emulator.api_key, http_client=http
+    )
+    emulator.enqueue(Reply.text("字" * 400, chunks=100))
+    started = asyncio.Event()
 
-        async def consume() -> None:
-            async for _ in client.stream("qwen-plus", USER):
-                started.set()
+    async def consume() -> None:
+        async for _ in client.stream("qwen-plus", USER):
+            started.set()
 
-        task = asyncio.create_task(consume())
-        await asyncio.wait_for(started.wait(), 5)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        # A leaked connection would block this second call on the 1-connection pool.
-        result = await asyncio.wait_for(client.generate("qwen-plus", USER), 5)
-        assert result.text.startswith("[emulator]")
-        # aclose() on a partially consumed stream frees it too.
-        emu.enqueue(Reply.text("字" * 400, chunks=100))
-        stream = client.stream("qwen-plus", USER)
-        await stream.__anext__()
-        await stream.aclose()
-        assert (await asyncio.wait_for(client.generate("qwen-plus", USER), 5)).text
-        await http.aclose()
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # A leaked connection would block this second call on the 1-connection pool.
+    result = await asyncio.wait_for(client.generate("qwen-plus", USER), 5)
+    assert result.text.startswith("[emulator]")
+    # aclose() on a partially consumed stream frees it too.
+    emulator.enqueue(Reply.text("字" * 400, chunks=100))
+    stream = client.stream("qwen-plus", USER)
+    await stream.__anext__()
+    await stream.aclose()
+    assert (await asyncio.wait_for(client.generate("qwen-plus", USER), 5)).text
+    await http.aclose()
 
 
 async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
     emulator: DashScopeEmulator,
 ) -> None:
-    from httpx_aiohttp import HttpxAiohttpClient
+    HttpxAiohttpClient = pytest.importorskip("httpx_aiohttp").HttpxAiohttpClient  # aiohttp extra
 
     client = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)
     other = AsyncDashScopeClient(base_url=emulator.base_url, api_key=emulator.api_key)
@@ -272,25 +259,25 @@ async def test_default_async_pool_is_per_event_loop_and_closed_with_it(
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_embeddings_and_rerank(sync: bool) -> None:
-    with DashScopeEmulator(shuffle_embeddings=True) as emu:
-        client = make(emu, sync)
-        docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
-        result = await call(client, "embed", docs, text_type="document", dimension=256)
-        assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
-        query = (
-            await call(client, "embed", ["杭州 西湖"], text_type="query", dimension=256)
-        ).vectors[0]
-        scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in result.vectors]
-        assert max(range(23), key=scores.__getitem__) == 17
-        sizes = [
-            len(r.body["input"]["texts"]) for r in emu.requests if r.endpoint == "text-embedding"
-        ]
-        assert sorted(sizes) == [1, 3, 10, 10]  # async batches run concurrently
-        ranked = await call(client, "rerank", "杭州 西湖", docs, top_n=3, return_documents=True)
-        assert ranked.results[0].index == 17
-        assert ranked.results[0].document == docs[17]
-        assert len(ranked.results) == 3
+async def test_embeddings_and_rerank(emulator: DashScopeEmulator, sync: bool) -> None:
+    emulator.shuffle_embeddings = True
+    client = core_client(emulator, sync)
+    docs = [f"文档 {i} 关于 {'杭州 西湖' if i == 17 else '别的 东西'}" for i in range(23)]
+    result = await call(client, "embed", docs, text_type="document", dimension=256)
+    assert len(result.vectors) == 23 and all(len(v) == 256 for v in result.vectors)
+    query = (await call(client, "embed", ["杭州 西湖"], text_type="query", dimension=256)).vectors[
+        0
+    ]
+    scores = [sum(a * b for a, b in zip(query, v, strict=True)) for v in result.vectors]
+    assert max(range(23), key=scores.__getitem__) == 17
+    sizes = [
+        len(r.body["input"]["texts"]) for r in emulator.requests if r.endpoint == "text-embedding"
+    ]
+    assert sorted(sizes) == [1, 3, 10, 10]  # async batches run concurrently
+    ranked = await call(client, "rerank", "杭州 西湖", docs, top_n=3, return_documents=True)
+    assert ranked.results[0].index == 17
+    assert ranked.results[0].document == docs[17]
+    assert len(ranked.results) == 3
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -303,11 +290,11 @@ async def test_the_key_never_reaches_a_log_line_or_an_error(
     monkeypatch.setattr("qwen_dashscope._client.backoff", lambda attempt: 0.01)
     caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
     emulator.enqueue(Reply.error(503, "ModelUnavailable", "later"), Reply.text("ok"))
-    client = make(emulator, sync)
-    await call(client, "stream", "qwen-plus", USER)  # one retry, then success
+    client = core_client(emulator, sync)
+    await collect(client, "stream", "qwen-plus", USER)  # one retry, then success
     secret = "sk-this-key-must-stay-secret"
     with pytest.raises(AuthenticationError) as info:
-        await call(make(emulator, sync, api_key=secret), "generate", "qwen-plus", USER)
+        await call(core_client(emulator, sync, api_key=secret), "generate", "qwen-plus", USER)
     assert "retrying after ServerError" in caplog.text  # the logs were really captured
     assert emulator.api_key not in caplog.text
     assert secret not in caplog.text
@@ -318,13 +305,13 @@ async def test_the_key_never_reaches_a_log_line_or_an_error(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_tokenize(emulator: DashScopeEmulator, sync: bool) -> None:
     messages = [{"role": "user", "content": "代码改变世界 hello"}]
-    result = await call(make(emulator, sync), "tokenize", "qwen-max", messages)
+    result = await call(core_client(emulator, sync), "tokenize", "qwen-max", messages)
     assert result.tokens == [*"代码改变世界", "hello"]
     assert result.input_tokens == len(result.token_ids) == 7
     assert result.request_id
     assert emulator.requests[0].path == "/api/v1/tokenizer"
     with pytest.raises(BadRequestError, match="Model not exist"):
-        await call(make(emulator, sync), "tokenize", "no-such-model", messages)
+        await call(core_client(emulator, sync), "tokenize", "no-such-model", messages)
 
 
 # The service sets an Alibaba Cloud WAF cookie on answers (captures textgen-text-nosse and
@@ -333,7 +320,9 @@ WAF_COOKIE = "acw_tc=7e3d5586-cb70-98ce-97bf-8a2ac0091c3f;path=/;HttpOnly;Max-Ag
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_the_shared_pools_send_no_cookie_back(sync: bool) -> None:
+async def test_the_shared_pools_send_no_cookie_back(
+    make_emulator: Callable[..., DashScopeEmulator], sync: bool
+) -> None:
     """The default pools serve every client in the process, whatever its key: a cookie set
     in answer to one credential is not sent with the next request (nor another key's)."""
     message = {"role": "assistant", "content": "好"}
@@ -342,21 +331,21 @@ async def test_the_shared_pools_send_no_cookie_back(sync: bool) -> None:
         "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4},
         "request_id": "with-cookie",
     }
-    with DashScopeEmulator(api_key=None) as emulator:  # any key
-        emulator.enqueue(
-            Reply.raw(
-                200,
-                json.dumps(answer).encode(),
-                {"Content-Type": "application/json", "Set-Cookie": WAF_COOKIE},
-            )
+    emulator = make_emulator(api_key=None)  # any key
+    emulator.enqueue(
+        Reply.raw(
+            200,
+            json.dumps(answer).encode(),
+            {"Content-Type": "application/json", "Set-Cookie": WAF_COOKIE},
         )
-        # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
-        base_url = emulator.base_url.replace("127.0.0.1", "localhost")
-        first = make(emulator, sync, api_key="sk-a", base_url=base_url)
-        assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
-        await call(first, "generate", "qwen-plus", USER)
-        other = make(emulator, sync, api_key="sk-b", base_url=base_url)
-        await call(other, "stream", "qwen-plus", USER)
-        later = emulator.requests[1:]
-        assert len(later) == 2
-        assert all("cookie" not in request.headers for request in later)
+    )
+    # By name: aiohttp's own jar ignores cookies from IP addresses, not from hosts.
+    base_url = emulator.base_url.replace("127.0.0.1", "localhost")
+    first = core_client(emulator, sync, api_key="sk-a", base_url=base_url)
+    assert (await call(first, "generate", "qwen-plus", USER)).text == "好"
+    await call(first, "generate", "qwen-plus", USER)
+    other = core_client(emulator, sync, api_key="sk-b", base_url=base_url)
+    await collect(other, "stream", "qwen-plus", USER)
+    later = emulator.requests[1:]
+    assert len(later) == 2
+    assert all("cookie" not in request.headers for request in later)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.tools import tool
 from langchain_tests.integration_tests import (
@@ -19,6 +21,7 @@ from langchain_tests.integration_tests import (
 from pydantic import BaseModel
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
+from tests._calls import answer
 from tests._langchain_features import MODEL, ChatQwenFeatures
 
 pytestmark = pytest.mark.live
@@ -30,23 +33,14 @@ class TestChatQwenLive(ChatQwenFeatures, ChatModelIntegrationTests):
         return {"model": MODEL}
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
-        return _invoke(
-            ChatQwen(model="qwen-plus", enable_thinking=True), "9.11 和 9.9 哪个大？", stream
-        )
+        llm = ChatQwen(model="qwen-plus", enable_thinking=True)
+        return answer(llm, "9.11 和 9.9 哪个大？", stream=stream)
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         # Text models report prompt_tokens_details.cached_tokens (0 on a cache miss).
-        return _invoke(ChatQwen(model="qwen-plus", max_tokens=16), "用一句话介绍杭州。", stream)
-
-
-def _invoke(llm: ChatQwen, prompt: str, stream: bool) -> AIMessage:
-    if not stream:
-        return llm.invoke(prompt)
-    full = None
-    for chunk in llm.stream(prompt):
-        full = chunk if full is None else full + chunk
-    assert isinstance(full, AIMessageChunk)
-    return full
+        return answer(
+            ChatQwen(model="qwen-plus", max_tokens=16), "用一句话介绍杭州。", stream=stream
+        )
 
 
 class TestQwenEmbeddingsLive(EmbeddingsIntegrationTests):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from pydantic import SecretStr
@@ -12,21 +11,10 @@ from pydantic import SecretStr
 import qwen_dashscope
 from langchain_qwen import QwenEmbeddings
 from qwen_dashscope.testing import DashScopeEmulator, Reply
+from tests._calls import call, qwen_embeddings
 
 EMBED_PATH = "/api/v1/services/embeddings/text-embedding/text-embedding"
 TEXTS = [f"第{i}道菜：萝卜 土豆 茄子 number {i}" for i in range(23)]
-
-
-def make(emu: DashScopeEmulator, **kwargs: Any) -> QwenEmbeddings:
-    return QwenEmbeddings(base_url=emu.base_url, api_key=emu.api_key, **kwargs)
-
-
-async def embed_documents(model: QwenEmbeddings, texts: list[str], sync: bool) -> Any:
-    return model.embed_documents(texts) if sync else await model.aembed_documents(texts)
-
-
-async def embed_query(model: QwenEmbeddings, text: str, sync: bool) -> Any:
-    return model.embed_query(text) if sync else await model.aembed_query(text)
 
 
 def cosine(a: list[float], b: list[float]) -> float:
@@ -35,17 +23,17 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 
 @pytest.fixture
-def shuffling_emulator() -> Iterator[DashScopeEmulator]:
-    """An emulator that returns each batch's embeddings out of order (text_index shuffled)."""
-    with DashScopeEmulator(shuffle_embeddings=True) as emu:
-        yield emu
+def shuffling_emulator(emulator: DashScopeEmulator) -> DashScopeEmulator:
+    """The emulator, returning each batch's embeddings out of order (text_index shuffled)."""
+    emulator.shuffle_embeddings = True  # undone by the fixture
+    return emulator
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_query_and_document_text_types(emulator: DashScopeEmulator, sync: bool) -> None:
-    model = make(emulator, dimensions=512)
-    query = await embed_query(model, "萝卜怎么做", sync)
-    docs = await embed_documents(model, ["萝卜怎么做"], sync)
+    model = qwen_embeddings(emulator, dimensions=512)
+    query = await call(model, "embed_query", "萝卜怎么做", sync=sync)
+    docs = await call(model, "embed_documents", ["萝卜怎么做"], sync=sync)
     assert len(query) == 512 and len(docs[0]) == 512
     first, second = emulator.requests
     assert first.path == EMBED_PATH
@@ -59,8 +47,8 @@ async def test_query_and_document_text_types(emulator: DashScopeEmulator, sync: 
 async def test_batches_split_to_the_limit_and_come_back_in_order(
     shuffling_emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    model = make(shuffling_emulator, dimensions=256)
-    vectors = await embed_documents(model, TEXTS, sync)
+    model = qwen_embeddings(shuffling_emulator, dimensions=256)
+    vectors = await call(model, "embed_documents", TEXTS, sync=sync)
     batches = [r.body["input"]["texts"] for r in shuffling_emulator.requests]
     assert sorted(len(b) for b in batches) == [3, 10, 10]  # v4 takes at most 10 per request
     assert sorted(t for b in batches for t in b) == sorted(TEXTS)
@@ -72,8 +60,8 @@ async def test_batches_split_to_the_limit_and_come_back_in_order(
 async def test_v2_uses_its_own_limit_and_no_dimension(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    model = make(emulator, model="text-embedding-v2")
-    vectors = await embed_documents(model, TEXTS, sync)
+    model = qwen_embeddings(emulator, model="text-embedding-v2")
+    vectors = await call(model, "embed_documents", TEXTS, sync=sync)
     assert len(vectors) == 23 and len(vectors[0]) == 1536
     assert [len(r.body["input"]["texts"]) for r in emulator.requests] == [23]
     assert "dimension" not in emulator.requests[0].parameters
@@ -82,7 +70,9 @@ async def test_v2_uses_its_own_limit_and_no_dimension(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_v2_splits_at_25(emulator: DashScopeEmulator, sync: bool) -> None:
     texts = [f"文档 {i}" for i in range(30)]
-    vectors = await embed_documents(make(emulator, model="text-embedding-v2"), texts, sync)
+    vectors = await call(
+        qwen_embeddings(emulator, model="text-embedding-v2"), "embed_documents", texts, sync=sync
+    )
     assert len(vectors) == 30
     assert sorted(len(r.body["input"]["texts"]) for r in emulator.requests) == [5, 25]
 
@@ -92,35 +82,33 @@ async def test_one_string_is_not_embedded_letter_by_letter(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
     with pytest.raises(ValueError, match="embed_query"):
-        await embed_documents(make(emulator), "杭州西湖", sync)  # type: ignore[arg-type]
+        await call(qwen_embeddings(emulator), "embed_documents", "杭州西湖", sync=sync)
     assert emulator.requests == []
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_a_copy_with_other_settings_uses_them(
-    emulator: DashScopeEmulator, sync: bool
+    make_emulator: Callable[..., DashScopeEmulator], emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    model = make(emulator)
-    await embed_query(model, "杭州", sync)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        copy = model.model_copy(
-            update={"base_url": other.base_url, "api_key": SecretStr("sk-other")}
-        )
-        assert await embed_query(copy, "杭州", sync)
-        assert len(other.requests) == 1
-        await embed_query(model, "杭州", sync)
-        assert len(emulator.requests) == 2
+    model = qwen_embeddings(emulator)
+    await call(model, "embed_query", "杭州", sync=sync)
+    other = make_emulator(api_key="sk-other")
+    copy = model.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
+    assert await call(copy, "embed_query", "杭州", sync=sync)
+    assert len(other.requests) == 1
+    await call(model, "embed_query", "杭州", sync=sync)
+    assert len(emulator.requests) == 2
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_custom_batch_size(emulator: DashScopeEmulator, sync: bool) -> None:
-    await embed_documents(make(emulator, batch_size=4), TEXTS[:9], sync)
+    await call(qwen_embeddings(emulator, batch_size=4), "embed_documents", TEXTS[:9], sync=sync)
     assert sorted(len(r.body["input"]["texts"]) for r in emulator.requests) == [1, 4, 4]
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_empty_input_sends_nothing(emulator: DashScopeEmulator, sync: bool) -> None:
-    assert await embed_documents(make(emulator), [], sync) == []
+    assert await call(qwen_embeddings(emulator), "embed_documents", [], sync=sync) == []
     assert emulator.requests == []
 
 
@@ -131,11 +119,11 @@ async def test_errors_are_typed(emulator: DashScopeEmulator, sync: bool) -> None
         Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."),
     )
     with pytest.raises(qwen_dashscope.RateLimitError) as info:
-        await embed_query(make(emulator, max_retries=0), "hi", sync)
+        await call(qwen_embeddings(emulator, max_retries=0), "embed_query", "hi", sync=sync)
     assert info.value.request_id
     with pytest.raises(qwen_dashscope.AuthenticationError):
-        model = QwenEmbeddings(base_url=emulator.base_url, api_key="sk-wrong", max_retries=0)
-        await embed_query(model, "hi", sync)
+        model = qwen_embeddings(emulator, api_key="sk-wrong", max_retries=0)
+        await call(model, "embed_query", "hi", sync=sync)
 
 
 def test_construction_validates() -> None:

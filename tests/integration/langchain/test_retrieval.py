@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
 from langchain_core.vectorstores import InMemoryVectorStore
 from pydantic import ValidationError
@@ -15,6 +14,7 @@ from pydantic import ValidationError
 from langchain_qwen import QwenEmbeddings, QwenMultimodalEmbeddings, QwenRerank
 from qwen_dashscope import BadRequestError, InvalidRequestError
 from qwen_dashscope.testing import DashScopeEmulator, Reply
+from tests._calls import call
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
 DOCS = [
@@ -37,14 +37,15 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_contextual_compression_retriever(emulator: DashScopeEmulator, sync: bool) -> None:
+    retrievers = pytest.importorskip("langchain_classic.retrievers")  # the dev extra
     store = InMemoryVectorStore(QwenEmbeddings(**kw(emulator)))
     store.add_documents(DOCS)
-    retriever = ContextualCompressionRetriever(
+    retriever = retrievers.ContextualCompressionRetriever(
         base_compressor=QwenRerank(top_n=2, **kw(emulator)),
         base_retriever=store.as_retriever(search_kwargs={"k": 5}),
     )
     query = "how long does the TeaBot warranty last"
-    docs = retriever.invoke(query) if sync else await retriever.ainvoke(query)
+    docs = await call(retriever, "invoke", query, sync=sync)
     assert [d.metadata["src"] for d in docs] == ["warranty", "c"]
     assert docs[0].id == "w1" and docs[0].page_content == DOCS[2].page_content
     scores = [d.metadata["relevance_score"] for d in docs]

@@ -7,7 +7,7 @@ emulator's default behaviour.
 
 The tests that need a model's *judgement* (choosing to call a tool, filling a schema, JSON
 mode, the agent loop, Unicode tool arguments) pass because the ``_scripted_replies`` fixture
-below installs emulator rules (``emu.when(...)``) that answer those tests' prompts the way a
+below installs emulator rules (``emulator.when(...)``) that answer those tests' prompts the way a
 model would: they check our plumbing, not a model. The same classes run against the real
 service in ``tests/live/test_langchain_live.py``.
 
@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
 from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import (
     ChatModelIntegrationTests,
@@ -31,6 +33,7 @@ from langchain_tests.integration_tests import (
 
 from langchain_qwen import ChatQwen, QwenEmbeddings
 from qwen_dashscope.testing import DashScopeEmulator, RecordedRequest, Reply, ToolCall
+from tests._calls import answer
 from tests._langchain_features import MODEL, ChatQwenFeatures
 
 # A 1x1 PNG: the image tests download a sample picture from GitHub, which the loopback-only
@@ -141,7 +144,7 @@ class TestChatQwenStandard(ChatQwenFeatures, ChatModelIntegrationTests):
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
         llm = ChatQwen(**self._params(model="qwen-plus", enable_thinking=True))
-        return _invoke(llm, "Why is the sky blue? Think first.", stream=stream)
+        return answer(llm, "Why is the sky blue? Think first.", stream=stream)
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         # The service reports prompt-cache hits in usage.prompt_tokens_details.cached_tokens.
@@ -149,20 +152,10 @@ class TestChatQwenStandard(ChatQwenFeatures, ChatModelIntegrationTests):
             Reply.text("Cached answer.", usage={"prompt_tokens_details": {"cached_tokens": 4}})
         )
         prompt = "Hi again: answer with the same long instructions as in the previous request."
-        message = _invoke(ChatQwen(**self._params(model="qwen-plus")), prompt, stream=stream)
+        message = answer(ChatQwen(**self._params(model="qwen-plus")), prompt, stream=stream)
         assert message.usage_metadata is not None
         assert message.usage_metadata.get("input_token_details", {}).get("cache_read") == 4
         return message
-
-
-def _invoke(llm: ChatQwen, prompt: str, *, stream: bool) -> AIMessage:
-    if not stream:
-        return llm.invoke(prompt)
-    full = None
-    for chunk in llm.stream(prompt):
-        full = chunk if full is None else full + chunk
-    assert isinstance(full, AIMessage)
-    return full
 
 
 class TestQwenEmbeddingsStandard(EmbeddingsIntegrationTests):

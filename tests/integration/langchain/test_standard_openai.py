@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
@@ -16,6 +18,7 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests, Embeddi
 from langchain_qwen import ChatQwen, QwenEmbeddings
 from qwen_dashscope import InvalidRequestError
 from qwen_dashscope.testing import DashScopeEmulator, Reply
+from tests._calls import answer
 from tests._langchain_features import (
     VLLM_MODEL,
     VLLM_THINKING_MODEL,
@@ -24,7 +27,7 @@ from tests._langchain_features import (
 )
 
 # _offline_image_download is test_standard's autouse fixture (the image tests' download).
-from .test_standard import MODEL, _invoke, _offline_image_download, install_rules  # noqa: F401
+from .test_standard import MODEL, _offline_image_download, install_rules  # noqa: F401
 
 
 class TestChatQwenCompatibleModeStandard(ChatQwenFeatures, ChatModelIntegrationTests):
@@ -49,14 +52,14 @@ class TestChatQwenCompatibleModeStandard(ChatQwenFeatures, ChatModelIntegrationT
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
         llm = ChatQwen(**self._params(model="qwen-plus", enable_thinking=True))
-        return _invoke(llm, "Why is the sky blue? Think first.", stream=stream)
+        return answer(llm, "Why is the sky blue? Think first.", stream=stream)
 
     def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
         self.emu.enqueue(
             Reply.text("Cached answer.", usage={"prompt_tokens_details": {"cached_tokens": 4}})
         )
         prompt = "Hi again: answer with the same long instructions as in the previous request."
-        message = _invoke(ChatQwen(**self._params(model="qwen-plus")), prompt, stream=stream)
+        message = answer(ChatQwen(**self._params(model="qwen-plus")), prompt, stream=stream)
         assert message.usage_metadata is not None
         assert message.usage_metadata.get("input_token_details", {}).get("cache_read") == 4
         return message
@@ -90,7 +93,7 @@ class TestChatQwenVLLMStandard(ChatQwenVLLMFeatures, ChatModelIntegrationTests):
 
     def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
         llm = ChatQwen(**self._params(model=VLLM_THINKING_MODEL, enable_thinking=True))
-        message = _invoke(llm, "Why is the sky blue? Think first.", stream=stream)
+        message = answer(llm, "Why is the sky blue? Think first.", stream=stream)
         assert message.additional_kwargs["reasoning_content"]
         return message
 
@@ -99,7 +102,7 @@ class TestChatQwenVLLMStandard(ChatQwenVLLMFeatures, ChatModelIntegrationTests):
             Reply.text("Cached answer.", usage={"prompt_tokens_details": {"cached_tokens": 4}})
         )
         prompt = "Hi again: answer with the same long instructions as in the previous request."
-        message = _invoke(ChatQwen(**self._params()), prompt, stream=stream)
+        message = answer(ChatQwen(**self._params()), prompt, stream=stream)
         assert message.usage_metadata is not None
         assert message.usage_metadata.get("input_token_details", {}).get("cache_read") == 4
         return message

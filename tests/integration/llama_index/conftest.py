@@ -1,4 +1,5 @@
-"""Factories for Qwen / QwenEmbedding pointed at the emulator, closed after each test."""
+"""Factories for Qwen / QwenEmbedding on the emulator (no retries unless asked), closed after
+each test."""
 
 from __future__ import annotations
 
@@ -9,22 +10,22 @@ import pytest
 
 from llama_index_qwen import Qwen, QwenEmbedding
 from qwen_dashscope.testing import DashScopeEmulator
+from tests._calls import qwen_embedding, qwen_llm
 
 LLMFactory = Callable[..., Qwen]
 EmbeddingFactory = Callable[..., QwenEmbedding]
 
 
 async def _factory(
-    cls: type[Qwen] | type[QwenEmbedding], emulator: DashScopeEmulator
+    build: Callable[..., Qwen | QwenEmbedding], emulator: DashScopeEmulator
 ) -> AsyncIterator[Callable[..., Any]]:
-    """Build ``cls`` pointed at the emulator (no retries); close every instance afterwards."""
+    """``build(emulator, ...)`` with ``max_retries=0`` by default; every instance closed
+    afterwards."""
     created: list[Qwen | QwenEmbedding] = []
 
     def factory(**kwargs: Any) -> Any:
         kwargs.setdefault("max_retries", 0)
-        kwargs.setdefault("api_key", emulator.api_key)
-        kwargs.setdefault("base_url", emulator.base_url)
-        instance = cls(**kwargs)
+        instance = build(emulator, **kwargs)
         created.append(instance)
         return instance
 
@@ -36,11 +37,11 @@ async def _factory(
 
 @pytest.fixture
 async def make_llm(emulator: DashScopeEmulator) -> AsyncIterator[LLMFactory]:
-    async for factory in _factory(Qwen, emulator):
+    async for factory in _factory(qwen_llm, emulator):
         yield factory
 
 
 @pytest.fixture
 async def make_embedding(emulator: DashScopeEmulator) -> AsyncIterator[EmbeddingFactory]:
-    async for factory in _factory(QwenEmbedding, emulator):
+    async for factory in _factory(qwen_embedding, emulator):
         yield factory

@@ -1,13 +1,18 @@
-"""Helpers to serve recorded bytes through httpx.MockTransport, in small chunks."""
+"""The core's clients over httpx.MockTransport: scripted answers, recorded bytes served in
+small chunks, no server (the emulator layer is tests/conftest.py + tests/_calls.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 
+from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
+
 SSE = "text/event-stream;charset=UTF-8"
 JSON = "application/json"
+KEY = "sk-secret-key"
 
 
 class ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -51,3 +56,33 @@ def respond(
         headers={"content-type": content_type, "x-request-id": "hdr-rid", **(headers or {})},
         stream=ChunkedStream(body),
     )
+
+
+class Script:
+    """A MockTransport handler serving scripted answers in order and recording the requests.
+
+    Each item is a response, a callable returning one, or an exception to raise.
+    """
+
+    def __init__(self, *responses: Any) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        item = self.responses.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item() if callable(item) else item  # type: ignore[no-any-return]
+
+
+def mock_client(
+    handler: Callable[[httpx.Request], httpx.Response], sync: bool, **kwargs: Any
+) -> Any:
+    """``DashScopeClient`` (``sync``) or ``AsyncDashScopeClient`` whose every request goes to
+    ``handler``; ``api_key`` is ``KEY`` unless given (``api_key=None``: none)."""
+    kwargs.setdefault("api_key", KEY)
+    transport = httpx.MockTransport(handler)
+    if sync:
+        return DashScopeClient(http_client=httpx.Client(transport=transport), **kwargs)
+    return AsyncDashScopeClient(http_client=httpx.AsyncClient(transport=transport), **kwargs)

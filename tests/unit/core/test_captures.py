@@ -16,14 +16,14 @@ import pytest
 
 from qwen_dashscope import (
     APIConnectionError,
-    AsyncDashScopeClient,
     AuthenticationError,
     BadRequestError,
-    DashScopeClient,
 )
 from qwen_dashscope._errors import error_from_body
+from tests._calls import call, collect
+from tests._wire import Captures
 
-from ._mock import SSE, respond
+from ._mock import SSE, mock_client, respond
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -31,14 +31,6 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 NOT_REPLAYED = {
     "embedding-v4-doc-example.txt": "SDK-printed documentation example, not wire JSON",
 }
-
-
-def data_payloads(path: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line[len("data:") :])
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.startswith("data:") and line[5:].strip() != "[DONE]"
-    ]
 
 
 def message_of(choice_or_output: dict[str, Any]) -> tuple[str, str]:
@@ -51,25 +43,12 @@ def message_of(choice_or_output: dict[str, Any]) -> tuple[str, str]:
     return choice_or_output.get("text") or "", ""
 
 
-def client_for(handler, sync: bool):  # type: ignore[no-untyped-def]
-    transport = httpx.MockTransport(handler)
-    if sync:
-        return DashScopeClient(api_key="sk-test", http_client=httpx.Client(transport=transport))
-    return AsyncDashScopeClient(
-        api_key="sk-test", http_client=httpx.AsyncClient(transport=transport)
-    )
+async def run_stream(client: Any, model: str, params: dict[str, Any] | None = None) -> list[Any]:
+    return await collect(client, "stream", model, MESSAGES, params)
 
 
-async def run_stream(client, model: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-    if isinstance(client, DashScopeClient):
-        return list(client.stream(model, MESSAGES, params))
-    return [c async for c in client.stream(model, MESSAGES, params)]
-
-
-async def run_generate(client, model: str):  # type: ignore[no-untyped-def]
-    if isinstance(client, DashScopeClient):
-        return client.generate(model, MESSAGES)
-    return await client.generate(model, MESSAGES)
+async def run_generate(client: Any, model: str) -> Any:
+    return await call(client, "generate", model, MESSAGES)
 
 
 INCREMENTAL_STREAMS = [
@@ -83,7 +62,7 @@ INCREMENTAL_STREAMS = [
 ]
 
 
-def test_every_capture_is_covered(wire_dir: Path) -> None:
+def test_every_capture_is_covered(wire: Captures) -> None:
     covered = (
         set(INCREMENTAL_STREAMS)
         | set(NOT_REPLAYED)
@@ -103,7 +82,7 @@ def test_every_capture_is_covered(wire_dir: Path) -> None:
     )
     bodies = {
         p.name
-        for p in wire_dir.iterdir()
+        for p in map(Path, wire.names())
         if p.suffix in (".json", ".sse", ".txt")
         and ".request" not in p.name
         and "headers" not in p.name
@@ -114,11 +93,10 @@ def test_every_capture_is_covered(wire_dir: Path) -> None:
 
 @pytest.mark.parametrize("sync", [True, False])
 @pytest.mark.parametrize("name", INCREMENTAL_STREAMS)
-async def test_incremental_streams(wire_dir: Path, name: str, sync: bool) -> None:
-    path = wire_dir / name
-    client = client_for(lambda _: respond(path.read_bytes(), content_type=SSE), sync)
+async def test_incremental_streams(wire: Captures, name: str, sync: bool) -> None:
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
     chunks = await run_stream(client, "qwen-plus")
-    payloads = data_payloads(path)
+    payloads = wire.events(name)
     expected = [message_of(p["output"]) for p in payloads]
     assert "".join(c.text for c in chunks) == "".join(t for t, _ in expected)
     assert "".join(c.reasoning for c in chunks) == "".join(r for _, r in expected)
@@ -131,21 +109,21 @@ async def test_incremental_streams(wire_dir: Path, name: str, sync: bool) -> Non
     assert chunks[-1].request_id == payloads[-1]["request_id"]
 
 
-async def test_code_interpreter_tool_info_is_kept(wire_dir: Path) -> None:
-    path = wire_dir / "textgen-code-interpreter-stream.sse"
-    client = client_for(lambda _: respond(path.read_bytes(), content_type=SSE), True)
+async def test_code_interpreter_tool_info_is_kept(wire: Captures) -> None:
+    name = "textgen-code-interpreter-stream.sse"
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), True)
     chunks = await run_stream(client, "qwen3-max")
-    tool_info = data_payloads(path)[-1]["output"]["tool_info"]
+    tool_info = wire.events(name)[-1]["output"]["tool_info"]
     # The service repeats tool_info in every later event: it is handed out once, when new.
     assert [c.extras for c in chunks if c.extras] == [{"tool_info": tool_info}]
     assert chunks[-1].usage is not None and chunks[-1].usage.reasoning_tokens == 150
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_cumulative_text_excerpt(wire_dir: Path, sync: bool) -> None:
+async def test_cumulative_text_excerpt(wire: Captures, sync: bool) -> None:
     # Two events "我是", "我是阿里" and no final event: deltas, then a clear error.
-    path = wire_dir / "textgen-text-stream-nonincremental-excerpt.sse"
-    client = client_for(lambda _: respond(path.read_bytes(), content_type=SSE), sync)
+    name = "textgen-text-stream-nonincremental-excerpt.sse"
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), sync)
     seen: list[str] = []
     with pytest.raises(APIConnectionError, match="before the model finished"):
         if sync:
@@ -157,9 +135,9 @@ async def test_cumulative_text_excerpt(wire_dir: Path, sync: bool) -> None:
     assert seen == ["我是", "阿里"]
 
 
-async def test_cumulative_multimodal_excerpt(wire_dir: Path) -> None:
-    path = wire_dir / "multimodal-vl-stream-nonincremental-excerpt.sse"
-    client = client_for(lambda _: respond(path.read_bytes(), content_type=SSE), True)
+async def test_cumulative_multimodal_excerpt(wire: Captures) -> None:
+    name = "multimodal-vl-stream-nonincremental-excerpt.sse"
+    client = mock_client(lambda _: respond(wire.bytes(name), content_type=SSE), True)
     chunks = await run_stream(client, "qwen-vl-plus", {"incremental_output": False})
     assert [c.text for c in chunks] == ["Hello", "! How can I assist you today?"]
     assert chunks[-1].finish_reason == "stop"
@@ -179,10 +157,9 @@ NON_STREAM = {
 
 @pytest.mark.parametrize("sync", [True, False])
 @pytest.mark.parametrize(("name", "model"), sorted(NON_STREAM.items()))
-async def test_non_streaming_bodies(wire_dir: Path, name: str, model: str, sync: bool) -> None:
-    path = wire_dir / name
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    client = client_for(lambda _: respond(path.read_bytes()), sync)
+async def test_non_streaming_bodies(wire: Captures, name: str, model: str, sync: bool) -> None:
+    raw = wire.json(name)
+    client = mock_client(lambda _: respond(wire.bytes(name)), sync)
     result = await run_generate(client, model)
     text, reasoning = message_of(raw["output"])
     assert (result.text, result.reasoning) == (text, reasoning)
@@ -208,11 +185,11 @@ async def test_non_streaming_bodies(wire_dir: Path, name: str, model: str, sync:
 
 
 @pytest.mark.parametrize("sync", [True, False])
-async def test_embedding_capture(wire_dir: Path, sync: bool) -> None:
-    path = wire_dir / "embedding-v2.json"
-    raw = json.loads(path.read_text())
-    request = json.loads((wire_dir / "embedding-v2.request.json").read_text())
-    client = client_for(lambda _: respond(path.read_bytes()), sync)
+async def test_embedding_capture(wire: Captures, sync: bool) -> None:
+    name = "embedding-v2.json"
+    raw = wire.json(name)
+    request = wire.json("embedding-v2.request.json")
+    client = mock_client(lambda _: respond(wire.bytes(name)), sync)
     texts = request["input"]["texts"]
     if sync:
         result = client.embed(texts, model="text-embedding-v2")
@@ -224,15 +201,15 @@ async def test_embedding_capture(wire_dir: Path, sync: bool) -> None:
     assert result.request_id == raw["request_id"]
 
 
-def test_tokenizer_capture(wire_dir: Path) -> None:
-    path = wire_dir / "tokenizer.json"
+def test_tokenizer_capture(wire: Captures) -> None:
+    name = "tokenizer.json"
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return respond(path.read_bytes())
+        return respond(wire.bytes(name))
 
-    result = client_for(handler, True).tokenize(
+    result = mock_client(handler, True).tokenize(
         "qwen-max", [{"role": "user", "content": "代码改变世界"}]
     )
     assert (result.tokens, result.token_ids, result.input_tokens) == (
@@ -252,11 +229,10 @@ def test_tokenizer_capture(wire_dir: Path) -> None:
     ],
 )
 async def test_error_captures(
-    wire_dir: Path, name: str, status: int, error: type, sync: bool
+    wire: Captures, name: str, status: int, error: type, sync: bool
 ) -> None:
-    path = wire_dir / name
-    raw = json.loads(path.read_text())
-    client = client_for(lambda _: respond(path.read_bytes(), status), sync)
+    raw = wire.json(name)
+    client = mock_client(lambda _: respond(wire.bytes(name), status), sync)
     with pytest.raises(error) as info:
         await run_generate(client, "qwen-max")
     assert (info.value.code, info.value.request_id) == (raw["code"], raw["request_id"])
@@ -271,7 +247,7 @@ async def test_error_inside_a_200_stream(sync: bool) -> None:
         b'data:{"code":"InvalidParameter","message":"Role must be user or assistant and Content '
         b'length must be greater than 0","request_id":"7671ecd8-93cc-9ee9-bc89-739f0fd8b809"}\n\n'
     )
-    client = client_for(lambda _: respond(body, content_type=SSE), sync)
+    client = mock_client(lambda _: respond(body, content_type=SSE), sync)
     with pytest.raises(BadRequestError) as info:
         await run_stream(client, "qwen-max")
     assert info.value.status_code == 400
@@ -279,16 +255,16 @@ async def test_error_inside_a_200_stream(sync: bool) -> None:
     assert info.value.request_id == "7671ecd8-93cc-9ee9-bc89-739f0fd8b809"
 
 
-def test_compat_captures_decode(wire_dir: Path) -> None:
+def test_compat_captures_decode(wire: Captures) -> None:
     # Compatible mode is served by our emulator for peers; the decoder and error parser
     # understand its framing and envelope.
     from qwen_dashscope._sse import iter_sse
 
     for name in ("compat-stream-include-usage.sse", "compat-thinking-stream-doc.sse"):
-        events = list(iter_sse([(wire_dir / name).read_bytes()]))
+        events = list(iter_sse([wire.bytes(name)]))
         assert events[-1].data == "[DONE]"
-        assert [json.loads(e.data) for e in events[:-1]] == data_payloads(wire_dir / name)
-    body = json.loads((wire_dir / "compat-chat-completion.json").read_text())
+        assert [json.loads(e.data) for e in events[:-1]] == wire.events(name)
+    body = wire.json("compat-chat-completion.json")
     assert body["object"] == "chat.completion"
-    error = error_from_body(401, (wire_dir / "compat-error-invalid-api-key.json").read_bytes())
+    error = error_from_body(401, wire.bytes("compat-error-invalid-api-key.json"))
     assert isinstance(error, AuthenticationError)

@@ -22,9 +22,10 @@ from qwen_dashscope import (
     Timeouts,
 )
 from qwen_dashscope import _client as client_module
+from tests._calls import call, collect
 from tests._twins import normalized, twin_pairs
 
-from ._mock import SSE, ChunkedStream, respond
+from ._mock import SSE, ChunkedStream, Script, mock_client, respond
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 OK = json.dumps(
@@ -58,66 +59,22 @@ def sse_events(*texts: str, finish_last: str = "stop") -> bytes:
     return "".join(out).encode()
 
 
-class Script:
-    """A MockTransport handler that serves scripted responses and records requests."""
-
-    def __init__(self, *responses: Any) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        item = self.responses.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        if callable(item):
-            return item()
-        return item
-
-
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-
-    async def fake_async_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake_async_sleep)
-    return slept
-
-
-def make(script: Script, sync: bool, **kwargs: Any) -> Any:
-    transport = httpx.MockTransport(script)
-    if sync:
-        return DashScopeClient(
-            api_key="sk-secret-key", http_client=httpx.Client(transport=transport), **kwargs
-        )
-    return AsyncDashScopeClient(
-        api_key="sk-secret-key", http_client=httpx.AsyncClient(transport=transport), **kwargs
-    )
-
-
 async def generate(
     client: Any, model: str = "qwen-plus", params: dict[str, Any] | None = None
 ) -> Any:
-    if isinstance(client, DashScopeClient):
-        return client.generate(model, MESSAGES, params)
-    return await client.generate(model, MESSAGES, params)
+    return await call(client, "generate", model, MESSAGES, params)
 
 
 async def stream(
     client: Any, model: str = "qwen-plus", params: dict[str, Any] | None = None
 ) -> list[Any]:
-    if isinstance(client, DashScopeClient):
-        return list(client.stream(model, MESSAGES, params))
-    return [c async for c in client.stream(model, MESSAGES, params)]
+    return await collect(client, "stream", model, MESSAGES, params)
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_request_headers_and_body(sync: bool) -> None:
     script = Script(lambda: respond(OK), lambda: respond(sse_events("a"), content_type=SSE))
-    client = make(script, sync, workspace="ws-1", default_headers={"X-Custom": "1"})
+    client = mock_client(script, sync, workspace="ws-1", default_headers={"X-Custom": "1"})
     await generate(client, params={"temperature": 0.3})
     await stream(client)
     plain, streamed = script.requests
@@ -143,7 +100,7 @@ async def test_request_headers_and_body(sync: bool) -> None:
 
 def test_request_bodies_are_utf8_json_with_any_parameter_keys() -> None:
     script = Script(lambda: respond(OK))
-    client = make(script, True)
+    client = mock_client(script, True)
     client.generate("qwen-plus", [{"role": "user", "content": "萝卜"}], {"bias": {101: -1.5}})
     content = script.requests[0].content
     assert "萝卜".encode() in content  # raw UTF-8, as the official SDK sends
@@ -158,7 +115,7 @@ async def test_throttling_is_retried_with_backoff(sync: bool, no_sleep: list[flo
     script = Script(
         lambda: respond(throttled, 429), lambda: respond(throttled, 429), lambda: respond(OK)
     )
-    result = await generate(make(script, sync))
+    result = await generate(mock_client(script, sync))
     assert result.text == "ok"
     assert len(script.requests) == 3
     assert len(no_sleep) == 2 and 0.25 <= no_sleep[0] <= 0.5 and 0.5 <= no_sleep[1] <= 1.0
@@ -168,7 +125,7 @@ async def test_throttling_is_retried_with_backoff(sync: bool, no_sleep: list[flo
 async def test_retry_after_is_honoured(sync: bool, no_sleep: list[float]) -> None:
     body = json.dumps({"code": "Throttling", "message": "m"}).encode()
     script = Script(lambda: respond(body, 429, headers={"Retry-After": "3"}), lambda: respond(OK))
-    await generate(make(script, sync))
+    await generate(mock_client(script, sync))
     assert no_sleep == [3.0]
 
 
@@ -177,7 +134,7 @@ async def test_retries_run_out(sync: bool, no_sleep: list[float]) -> None:
     body = json.dumps({"code": "InternalError", "message": "boom", "request_id": "r5"}).encode()
     script = Script(*[lambda: respond(body, 500)] * 3)
     with pytest.raises(ServerError) as info:
-        await generate(make(script, sync, max_retries=2))
+        await generate(mock_client(script, sync, max_retries=2))
     assert info.value.request_id == "r5"
     assert len(script.requests) == 3
 
@@ -198,20 +155,20 @@ async def test_never_retried(
     body = json.dumps({"code": code, "message": "no"}).encode()
     script = Script(lambda: respond(body, status))
     with pytest.raises(error):
-        await generate(make(script, sync))
+        await generate(mock_client(script, sync))
     assert len(script.requests) == 1 and no_sleep == []
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_connection_failures_are_retried(sync: bool, no_sleep: list[float]) -> None:
     script = Script(httpx.ConnectError("refused"), lambda: respond(OK))
-    assert (await generate(make(script, sync))).text == "ok"
+    assert (await generate(mock_client(script, sync))).text == "ok"
     script = Script(*[httpx.ConnectError("refused")] * 2)
     with pytest.raises(APIConnectionError, match="refused"):
-        await generate(make(script, sync, max_retries=1))
+        await generate(mock_client(script, sync, max_retries=1))
     script = Script(httpx.ReadTimeout("slow"))
     with pytest.raises(APITimeoutError):
-        await generate(make(script, sync, max_retries=0))
+        await generate(mock_client(script, sync, max_retries=0))
 
 
 @pytest.mark.parametrize("sync", [True, False])
@@ -225,7 +182,7 @@ async def test_stream_is_not_retried_once_data_reached_the_caller(
         )
 
     script = Script(broken, lambda: respond(sse_events("x"), content_type=SSE))
-    client = make(script, sync)
+    client = mock_client(script, sync)
     received: list[str] = []
     with pytest.raises(APIConnectionError):
         if sync:
@@ -247,7 +204,7 @@ async def test_error_event_before_any_data_is_retried(sync: bool, no_sleep: list
         lambda: respond(error, content_type=SSE),
         lambda: respond(sse_events("ok"), content_type=SSE),
     )
-    chunks = await stream(make(script, sync))
+    chunks = await stream(mock_client(script, sync))
     assert "".join(c.text for c in chunks) == "ok" and len(script.requests) == 2
 
 
@@ -260,7 +217,7 @@ async def test_mid_stream_error_event_is_raised_typed(sync: bool) -> None:
     from qwen_dashscope import ContentFilterError
 
     with pytest.raises(ContentFilterError) as info:
-        await stream(make(Script(lambda: respond(body, content_type=SSE)), sync))
+        await stream(mock_client(Script(lambda: respond(body, content_type=SSE)), sync))
     assert info.value.request_id == "r-x"
 
 
@@ -268,7 +225,7 @@ async def test_mid_stream_error_event_is_raised_typed(sync: bool) -> None:
 async def test_closing_a_stream_early_closes_the_response(sync: bool) -> None:
     body_stream = ChunkedStream(sse_events(*"abcdefgh"), size=30)
     script = Script(lambda: httpx.Response(200, headers={"content-type": SSE}, stream=body_stream))
-    client = make(script, sync)
+    client = mock_client(script, sync)
     if sync:
         iterator = client.stream("qwen-plus", MESSAGES)
         assert next(iterator).text == "a"
@@ -283,7 +240,7 @@ async def test_closing_a_stream_early_closes_the_response(sync: bool) -> None:
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_a_stream_answered_with_plain_json_still_works(sync: bool) -> None:
-    chunks = await stream(make(Script(lambda: respond(OK)), sync))
+    chunks = await stream(mock_client(Script(lambda: respond(OK)), sync))
     assert [(c.text, c.finish_reason) for c in chunks] == [("ok", "stop")]
 
 
@@ -298,7 +255,7 @@ async def test_stream_only_thinking_is_streamed_internally(sync: bool) -> None:
         b'"output_tokens":2,"output_tokens_details":{"reasoning_tokens":1}},"request_id":"r"}\n\n'
     )
     script = Script(lambda: respond(body, content_type=SSE))
-    result = await generate(make(script, sync), model="qwq-plus")
+    result = await generate(mock_client(script, sync), model="qwq-plus")
     assert (result.reasoning, result.text, result.usage.reasoning_tokens) == ("think", "42", 1)
     assert script.requests[0].headers["x-dashscope-sse"] == "enable"
 
@@ -307,7 +264,7 @@ async def test_stream_only_thinking_is_streamed_internally(sync: bool) -> None:
 async def test_invalid_parameters_never_reach_the_network(sync: bool) -> None:
     script = Script()
     with pytest.raises(InvalidRequestError, match="temperature"):
-        await generate(make(script, sync), params={"temperature": 5})
+        await generate(mock_client(script, sync), params={"temperature": 5})
     assert script.requests == []
 
 
@@ -316,9 +273,11 @@ async def test_protocol_errors(sync: bool) -> None:
     from qwen_dashscope import ProtocolError
 
     with pytest.raises(ProtocolError):
-        await generate(make(Script(lambda: respond(b"<html>gateway</html>")), sync))
+        await generate(mock_client(Script(lambda: respond(b"<html>gateway</html>")), sync))
     with pytest.raises(ProtocolError):
-        await stream(make(Script(lambda: respond(b"data:{not json}\n\n", content_type=SSE)), sync))
+        await stream(
+            mock_client(Script(lambda: respond(b"data:{not json}\n\n", content_type=SSE)), sync)
+        )
     # A 200 without an answer, or with one that never finished, is never an empty result.
     unfinished = {"message": {"role": "assistant", "content": "半句"}, "finish_reason": "null"}
     for body in (
@@ -327,7 +286,7 @@ async def test_protocol_errors(sync: bool) -> None:
     ):
         answer = json.dumps(body).encode()
         with pytest.raises(ProtocolError, match="finish_reason") as info:
-            await generate(make(Script(lambda answer=answer: respond(answer)), sync))
+            await generate(mock_client(Script(lambda answer=answer: respond(answer)), sync))
         assert info.value.request_id == body["request_id"]
 
 
@@ -335,7 +294,7 @@ async def test_protocol_errors(sync: bool) -> None:
 async def test_error_body_with_status_200(sync: bool) -> None:
     body = json.dumps({"code": "InvalidParameter", "message": "odd", "request_id": "r"}).encode()
     with pytest.raises(Exception, match="odd") as info:
-        await generate(make(Script(lambda: respond(body)), sync))
+        await generate(mock_client(Script(lambda: respond(body)), sync))
     assert info.value.request_id == "r"  # type: ignore[attr-defined]
 
 
@@ -353,7 +312,7 @@ async def test_total_deadline(
 
     script = Script(throttled_and_slow, lambda: respond(OK))
     with pytest.raises(RateLimitError):  # the 4 s wait would pass the 8 s deadline
-        await generate(make(script, sync, timeout=Timeouts(total=8)))
+        await generate(mock_client(script, sync, timeout=Timeouts(total=8)))
     assert len(script.requests) == 1 and no_sleep == []
 
 
@@ -380,7 +339,7 @@ async def test_embeddings_are_batched_and_ordered(sync: bool) -> None:
             ).encode()
         )
 
-    client = make(Script(*[lambda: None] * 0), sync)
+    client = mock_client(Script(*[lambda: None] * 0), sync)
     transport = httpx.MockTransport(handler)
     client = (
         DashScopeClient(api_key="k", http_client=httpx.Client(transport=transport))

@@ -6,25 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import pytest
 
 from qwen_dashscope import (
     APIConnectionError,
-    AsyncDashScopeClient,
     AuthenticationError,
     BadRequestError,
     ChatRequest,
-    DashScopeClient,
     InvalidRequestError,
     Message,
     NotFoundError,
     RateLimitError,
     ServerError,
 )
-from qwen_dashscope import _client as client_module
+from tests._calls import call, collect
 
-from ._mock import JSON, SSE, respond
+from ._mock import JSON, SSE, Script, mock_client, respond
 
 VLLM = "http://gpu-box:8000/v1"
 COMPAT = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
@@ -68,54 +65,17 @@ STREAM = sse(
 )
 
 
-class Script:
-    def __init__(self, *responses: Any) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        item = self.responses.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item() if callable(item) else item
-
-
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-
-    async def fake(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(client_module.time, "sleep", slept.append)
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake)
-    return slept
-
-
 def make(script: Script, sync: bool, **kwargs: Any) -> Any:
-    kwargs.setdefault("base_url", VLLM)
-    transport = httpx.MockTransport(script)
-    if sync:
-        return DashScopeClient(http_client=httpx.Client(transport=transport), **kwargs)
-    return AsyncDashScopeClient(http_client=httpx.AsyncClient(transport=transport), **kwargs)
+    """A client of a self-hosted server without a key, unless told otherwise."""
+    return mock_client(script, sync, **{"base_url": VLLM, "api_key": None, **kwargs})
 
 
 async def chat(client: Any, request: ChatRequest = REQUEST) -> Any:
-    if isinstance(client, DashScopeClient):
-        return client.chat(request)
-    return await client.chat(request)
+    return await call(client, "chat", request)
 
 
 async def chat_stream(client: Any, request: ChatRequest = REQUEST) -> list[Any]:
-    if isinstance(client, DashScopeClient):
-        return list(client.chat_stream(request))
-    return [c async for c in client.chat_stream(request)]
-
-
-async def call(client: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-    result = getattr(client, name)(*args, **kwargs)
-    return result if isinstance(client, DashScopeClient) else await result
+    return await collect(client, "chat_stream", request)
 
 
 @pytest.mark.parametrize("sync", [True, False])

@@ -18,6 +18,7 @@ from qwen_dashscope import (
     ServerError,
 )
 from qwen_dashscope._errors import error_from_body, parse_error_body
+from tests._wire import Captures
 
 
 @pytest.mark.parametrize(
@@ -54,16 +55,16 @@ def test_status_and_code_map_to_a_class(status: int, code: str | None, expected:
     )
 
 
-def test_native_envelope_from_capture(wire_dir) -> None:
-    error = error_from_body(401, (wire_dir / "error-invalid-api-key.json").read_bytes())
+def test_native_envelope_from_capture(wire: Captures) -> None:
+    error = error_from_body(401, wire.bytes("error-invalid-api-key.json"))
     assert isinstance(error, AuthenticationError)
     assert error.code == "InvalidApiKey"
     assert error.request_id == "a1c0561c-1dfe-98a6-a62f-983577b8bc5e"
     assert "request_id=a1c0561c" in str(error)
 
 
-def test_compatible_envelope_from_capture(wire_dir) -> None:
-    body = (wire_dir / "compat-error-invalid-api-key.json").read_text()
+def test_compatible_envelope_from_capture(wire: Captures) -> None:
+    body = wire.text("compat-error-invalid-api-key.json")
     error = error_from_body(401, body)
     assert isinstance(error, AuthenticationError)
     assert error.code == "invalid_api_key"

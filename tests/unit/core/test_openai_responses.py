@@ -4,7 +4,6 @@ GenerationChunk / GenerationResult as the native protocol; recovery of failed to
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from qwen_dashscope._openai_stream import DONE, OpenAIAccumulator, openai_usage
 from qwen_dashscope._recovery import held_suffix, recover_tool_calls, tool_schemas
 from qwen_dashscope._sse import iter_sse
 from qwen_dashscope._types import GenerationChunk, GenerationResult
+from tests._wire import Captures
 
 WEATHER = {
     "type": "function",
@@ -73,14 +73,14 @@ def body(message: dict[str, Any], finish: str = "stop", **extra: Any) -> dict[st
 # ------------------------------------------------------------------ captures (DashScope)
 
 
-def test_compat_captures(wire_dir: Path) -> None:
-    whole = json.loads((wire_dir / "compat-chat-completion.json").read_text())
+def test_compat_captures(wire: Captures) -> None:
+    whole = wire.json("compat-chat-completion.json")
     result = generation_result(whole)
     assert result.text and result.finish_reason == "stop"
     assert result.usage.input_tokens == 11 and result.usage.cached_tokens == 0
 
     for name in ("compat-stream-include-usage.sse", "compat-thinking-stream-doc.sse"):
-        raw = (wire_dir / name).read_bytes()
+        raw = wire.bytes(name)
         events = [
             DONE if e.data == "[DONE]" else json.loads(e.data)
             for e in iter_sse([raw])

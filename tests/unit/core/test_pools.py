@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import aiohttp
 import httpx
+import pytest
+
+pytest.importorskip("aiohttp")  # the aiohttp extra (part of "all")
+import aiohttp
 
 from qwen_dashscope._aiohttp import CookielessAiohttpClient
 from qwen_dashscope._pools import default_async_http_client, parsed_url, shared_http_client

@@ -44,24 +44,6 @@ def test_columns_for_a_dict_batch(emulator_env: DashScopeEmulator) -> None:
     predictor.close()
 
 
-def test_messages_column_and_pandas(emulator_env: DashScopeEmulator) -> None:
-    pd = pytest.importorskip("pandas")
-    predictor = ChatPredictor(model="qwen-plus", messages_column="messages")
-    frame = pd.DataFrame({"messages": [[{"role": "user", "content": "你好"}]]})
-    out = predictor(frame)
-    assert list(out.columns) == [
-        "messages",
-        "text",
-        "input_tokens",
-        "output_tokens",
-        "total_tokens",
-        "request_id",
-        "error",
-    ]
-    assert out["text"][0] == "[emulator] 你好"
-    predictor.close()
-
-
 def test_embedding_columns(emulator_env: DashScopeEmulator) -> None:
     predictor = EmbeddingPredictor(dimensions=64, batch_size=2)
     out = predictor({"text": np.array(["萝卜", "土豆", "茄子"], dtype=object)})

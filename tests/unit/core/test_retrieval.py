@@ -12,9 +12,7 @@ import httpx
 import pytest
 
 from qwen_dashscope import (
-    AsyncDashScopeClient,
     BadRequestError,
-    DashScopeClient,
     InvalidRequestError,
     ProtocolError,
 )
@@ -32,6 +30,9 @@ from qwen_dashscope._retrieval import (
     video_source,
 )
 from qwen_dashscope._wire import MultimodalEmbeddingResponse
+from tests._calls import call
+
+from ._mock import mock_client
 
 BASE = "https://dashscope.aliyuncs.com/api/v1"
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
@@ -531,23 +532,11 @@ class Service:
         )  # fmt: skip
 
 
-def client_for(service: Service, sync: bool) -> Any:
-    transport = httpx.MockTransport(service)
-    if sync:
-        return DashScopeClient(api_key="sk-x", http_client=httpx.Client(transport=transport))
-    return AsyncDashScopeClient(api_key="sk-x", http_client=httpx.AsyncClient(transport=transport))
-
-
-async def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    result = getattr(client, method)(*args, **kwargs)
-    return result if isinstance(client, DashScopeClient) else await result
-
-
 @pytest.mark.parametrize("sync", [True, False])
 async def test_rerank_twins_split_retry_and_merge(sync: bool, monkeypatch: Any) -> None:
     monkeypatch.setattr("qwen_dashscope._client.backoff", lambda attempt: 0.0)
     service = Service(failures=1)
-    client = client_for(service, sync)
+    client = mock_client(service, sync)
     documents = ["x" * (1 + i % 7) for i in range(600)]
     result = await call(client, "rerank", "q", documents, top_n=4, return_documents=True)
     urls = [str(r.url) for r in service.requests]
@@ -560,7 +549,7 @@ async def test_rerank_twins_split_retry_and_merge(sync: bool, monkeypatch: Any) 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_rerank_twins_raise_typed_errors(sync: bool) -> None:
-    client = client_for(Service(), sync)
+    client = mock_client(Service(), sync)
     with pytest.raises(BadRequestError) as info:
         await call(client, "rerank", "q", ["a"], model="gte-rerank-v2")
     assert info.value.code == "InvalidParameter" and info.value.request_id == "n1"
@@ -571,7 +560,7 @@ async def test_rerank_twins_raise_typed_errors(sync: bool) -> None:
 @pytest.mark.parametrize("sync", [True, False])
 async def test_multimodal_twins(sync: bool) -> None:
     service = Service()
-    client = client_for(service, sync)
+    client = mock_client(service, sync)
     contents = [f"t{i}" for i in range(23)] + [{"image": TEAPOT}]
     result = await call(client, "embed_multimodal", contents, model="qwen3-vl-embedding")
     assert [v[0] for v in result.vectors] == [float(i) for i in range(20)] + [0.0, 1.0, 2.0, 3.0]

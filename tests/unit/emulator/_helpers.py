@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 TEXT_PATH = "/api/v1/services/aigc/text-generation/generation"
@@ -71,18 +70,6 @@ def compat_chunks(body: str) -> list[Any]:
         payload = block[6:]
         out.append(payload if payload == "[DONE]" else json.loads(payload))
     return out
-
-
-def capture_events(path: Path) -> list[dict[str, Any]]:
-    """The JSON ``data`` objects of a captured SSE file (tolerates the docs' ``...`` elisions
-    and fixtures without blank lines)."""
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("data:"):
-            payload = line[5:].strip()
-            if payload != "[DONE]":
-                events.append(json.loads(payload))
-    return events
 
 
 def key_paths(value: Any, prefix: str = "") -> set[str]:

@@ -1,4 +1,5 @@
-"""Fixtures for the emulator tests: one loopback emulator per module, reset before each test."""
+"""Raw HTTP clients of the shared emulator (tests/conftest.py's ``emulator``), for the tests
+that speak the protocol by hand."""
 
 from __future__ import annotations
 
@@ -10,36 +11,26 @@ import pytest
 from qwen_dashscope.testing import DashScopeEmulator
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[DashScopeEmulator]:
-    with DashScopeEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def emu(_server: DashScopeEmulator) -> Iterator[DashScopeEmulator]:
-    _server.reset()
-    _server.shuffle_embeddings = False
-    _server.chunk_delay = 0.0
-    yield _server
-    _server.reset()
-
-
-@pytest.fixture(scope="module")
-def _client(_server: DashScopeEmulator) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {_server.api_key}"}
-    with httpx.Client(base_url=_server.url, headers=headers, timeout=10) as http:
+@pytest.fixture(scope="session")
+def _client(_emulator_server: DashScopeEmulator) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {_emulator_server.api_key}"}
+    with httpx.Client(base_url=_emulator_server.url, headers=headers, timeout=10) as http:
         yield http
 
 
 @pytest.fixture
-def client(emu: DashScopeEmulator, _client: httpx.Client) -> httpx.Client:
-    """An authorised client of ``emu`` (shared by the module: creating one costs ~20 ms)."""
+def client(emulator: DashScopeEmulator, _client: httpx.Client) -> httpx.Client:
+    """An authorised client of ``emulator`` (one per session: creating one costs ~20 ms)."""
     return _client
 
 
-@pytest.fixture(scope="module")
-def anon(_server: DashScopeEmulator) -> Iterator[httpx.Client]:
-    """A client of the module's emulator that sends no Authorization header by itself."""
-    with httpx.Client(base_url=_server.url, timeout=10) as http:
+@pytest.fixture(scope="session")
+def _anon(_emulator_server: DashScopeEmulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=_emulator_server.url, timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+def anon(emulator: DashScopeEmulator, _anon: httpx.Client) -> httpx.Client:
+    """A client of ``emulator`` that sends no Authorization header by itself."""
+    return _anon

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -32,6 +31,7 @@ from qwen_dashscope import (
     Usage,
 )
 from qwen_dashscope._native import wire_message
+from tests._wire import Captures
 
 
 def messages_to_wire(messages: list[BaseMessage]) -> list[dict[str, Any]]:
@@ -473,9 +473,9 @@ def test_message_from_result_keeps_extras() -> None:
     assert message.response_metadata["search_info"] == search
 
 
-def test_round_trip_of_our_own_messages_from_capture(wire_dir: Any) -> None:
+def test_round_trip_of_our_own_messages_from_capture(wire: Captures) -> None:
     """An AIMessage we produced converts back to the assistant message the service sent."""
-    raw = json.loads((wire_dir / "toolcall-message.json").read_text())
+    raw = wire.json("toolcall-message.json")
     wire_message = raw["output"]["choices"][0]["message"]
     result = _result(
         tool_calls=[

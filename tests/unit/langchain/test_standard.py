@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+pytest.importorskip("langchain_tests")  # the dev extra
+pytest.importorskip("syrupy")  # the dev extra
 from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests, EmbeddingsUnitTests
 from syrupy.assertion import SnapshotAssertion
@@ -45,7 +48,7 @@ class TestChatQwenStandard(ChatModelUnitTests):
     # 2. it then loads with allowed_objects="all", which in langchain-core 1.7 admits only the
     #    classes listed in langchain_core.load.mapping (no third-party class can be listed).
     # The same round trip, with `asdict()` and allowed_objects=[ChatQwen], passes in
-    # tests/unit/langchain/test_chat_qwen.py::test_serialization_round_trip, and the snapshot of
+    # tests/unit/langchain/test_config.py::test_serialization_round_trip, and the snapshot of
     # dumpd() is checked there too.
     @pytest.mark.xfail(
         reason="langchain-tests 1.1.9 test_serdes: deprecated BaseChatModel.dict() and "

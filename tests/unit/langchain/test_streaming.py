@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessageChunk
 
 from langchain_qwen import ChatQwen
+from tests._wire import Captures
 
 RID = "5c3d1a27-8f0e-9b41-a6c2-3e9d7f1b2a40"
 
@@ -206,9 +206,9 @@ def test_streaming_true_invoke_aggregates_the_stream() -> None:
     assert seen[0].headers["accept"] == "text/event-stream"
 
 
-def test_thinking_capture_stream_reasoning(wire_dir: Path) -> None:
+def test_thinking_capture_stream_reasoning(wire: Captures) -> None:
     """A real thinking stream: reasoning on chunks, in content_blocks, and in usage."""
-    llm, _ = _sse_model((wire_dir / "thinking-stream-doc.sse").read_bytes(), model="qwen-plus")
+    llm, _ = _sse_model(wire.bytes("thinking-stream-doc.sse"), model="qwen-plus")
     chunks = list(llm.stream("1+1"))
     full = chunks[0]
     for chunk in chunks[1:]:
@@ -228,8 +228,8 @@ class _Tokens(BaseCallbackHandler):
         self.tokens.append(token)
 
 
-def test_on_llm_new_token_fires_once_per_chunk(wire_dir: Path) -> None:
-    body = (wire_dir / "toolcall-followup-stream.sse").read_bytes()
+def test_on_llm_new_token_fires_once_per_chunk(wire: Captures) -> None:
+    body = wire.bytes("toolcall-followup-stream.sse")
     llm, _ = _sse_model(body, model="qwen-plus")
     handler = _Tokens()
     chunks = list(llm.stream("天气", config={"callbacks": [handler]}))

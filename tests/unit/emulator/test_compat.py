@@ -36,8 +36,8 @@ def stream(client: httpx.Client, body: dict[str, Any]) -> list[Any]:
     return chunks[:-1]
 
 
-def test_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("Hello there"))
+def test_non_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.text("Hello there"))
     body = client.post(COMPAT_CHAT_PATH, json=request()).json()
     assert body["object"] == "chat.completion" and body["model"] == "qwen-plus"
     (choice,) = body["choices"]
@@ -53,11 +53,11 @@ def test_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
         "total_tokens": 3,
         "prompt_tokens_details": {"cached_tokens": 0},
     }
-    assert emu.requests[-1].endpoint == "compat-chat"
+    assert emulator.requests[-1].endpoint == "compat-chat"
 
 
-def test_stream_deltas_and_usage(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("abcdefgh", chunks=2), Reply.text("abcdefgh", chunks=2))
+def test_stream_deltas_and_usage(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.text("abcdefgh", chunks=2), Reply.text("abcdefgh", chunks=2))
     chunks = stream(client, request(stream_options={"include_usage": True}))
     deltas = [c["choices"][0]["delta"] for c in chunks[:-1]]
     assert deltas == [
@@ -75,8 +75,10 @@ def test_stream_deltas_and_usage(emu: DashScopeEmulator, client: httpx.Client) -
     assert all(c["choices"] for c in without_usage)
 
 
-def test_stream_tool_calls(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"}), ToolCall("now", {})]))
+def test_stream_tool_calls(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
+        Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"}), ToolCall("now", {})])
+    )
     chunks = stream(client, request(tools=[TOOL], tool_choice="required"))
     fragments = [f for c in chunks[1:] for f in c["choices"][0]["delta"]["tool_calls"]]
     firsts = [f for f in fragments if f["id"]]
@@ -90,8 +92,8 @@ def test_stream_tool_calls(emu: DashScopeEmulator, client: httpx.Client) -> None
     assert reasons == [None] * (len(chunks) - 1) + ["tool_calls"]
 
 
-def test_non_stream_tool_calls(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})]))
+def test_non_stream_tool_calls(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})]))
     body = client.post(COMPAT_CHAT_PATH, json=request(tools=[TOOL])).json()
     (choice,) = body["choices"]
     assert choice["finish_reason"] == "tool_calls"
@@ -100,8 +102,10 @@ def test_non_stream_tool_calls(emu: DashScopeEmulator, client: httpx.Client) -> 
     assert call["function"] == {"name": "get_weather", "arguments": '{"city": "杭州"}'}
 
 
-def test_thinking_stream_and_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("42", reasoning="think hard"), Reply.text("42", reasoning="think hard"))
+def test_thinking_stream_and_non_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
+        Reply.text("42", reasoning="think hard"), Reply.text("42", reasoning="think hard")
+    )
     chunks = stream(client, request(enable_thinking=True, stream_options={"include_usage": True}))
     deltas = [c["choices"][0]["delta"] for c in chunks[:-1]]
     assert deltas[0] == {"content": None, "role": "assistant", "reasoning_content": ""}
@@ -186,8 +190,8 @@ def test_list_content_and_required_tool_choice_accepted(client: httpx.Client) ->
     assert response.json()["choices"][0]["finish_reason"] == "tool_calls"
 
 
-def test_scripted_errors(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(
+def test_scripted_errors(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
         Reply.error(429, "Throttling.AllocationQuota", "quota"),
         Reply.error(500, "InternalError", "boom", in_stream=True, after_chunks=1, text="abcdefgh"),
     )

@@ -209,10 +209,10 @@ def answer(client: httpx.Client, body: dict[str, Any]) -> str:
 
 
 def test_installed_rules_match_text_model_and_tool_turns(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
     install_rules(
-        emu,
+        emulator,
         parse_rules(
             [
                 {"contains": "天气", "model": "qwen-max", "text": "max 的回答"},
@@ -246,8 +246,8 @@ def test_installed_rules_match_text_model_and_tool_turns(
     assert answer(client, after_tool) == "晴"
 
 
-def test_rules_ignore_embeddings(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    install_rules(emu, parse_rules([{"error": {"status": 500, "code": "X", "message": "m"}}]))
+def test_rules_ignore_embeddings(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    install_rules(emulator, parse_rules([{"error": {"status": 500, "code": "X", "message": "m"}}]))
     response = client.post(
         "/api/v1/services/embeddings/text-embedding/text-embedding",
         json={"model": "text-embedding-v4", "input": {"texts": ["茄子"]}},
@@ -316,28 +316,28 @@ def message(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_apply_replies_takes_a_path_or_the_data(
-    emu: DashScopeEmulator, client: httpx.Client, tmp_path: Path
+    emulator: DashScopeEmulator, client: httpx.Client, tmp_path: Path
 ) -> None:
     from qwen_dashscope.testing import apply_replies
 
-    rules = apply_replies(emu, EXAMPLE)
+    rules = apply_replies(emulator, EXAMPLE)
     assert len(rules) == len(load_rules(EXAMPLE))
     assert "萝卜" in answer(client, chat("萝卜怎么做？", result_format="message"))
-    emu.reset()
+    emulator.reset()
     path = write(tmp_path, {"rules": [{"contains": "hi", "text": "hello"}]})
-    assert [r.reply for r in apply_replies(emu, str(path))] == [Reply.text("hello")]
-    apply_replies(emu, [{"contains": "bye", "text": "再见"}])  # parsed data, added after
+    assert [r.reply for r in apply_replies(emulator, str(path))] == [Reply.text("hello")]
+    apply_replies(emulator, [{"contains": "bye", "text": "再见"}])  # parsed data, added after
     assert answer(client, chat("hi", result_format="message")) == "hello"
     assert answer(client, chat("bye", result_format="message")) == "再见"
     with pytest.raises(RepliesFileError, match=r"replies: rules\[0\]\.text"):
-        apply_replies(emu, [{"text": 1}])
+        apply_replies(emulator, [{"text": 1}])
 
 
 def test_a_forced_tool_skips_text_rules_and_other_tools(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
     install_rules(
-        emu,
+        emulator,
         parse_rules(
             [
                 {"contains": "茄子", "text": "红烧茄子的做法……"},
@@ -366,14 +366,16 @@ def test_a_forced_tool_skips_text_rules_and_other_tools(
     plain["parameters"]["tool_choice"] = "required"
     assert message(client, plain)["tool_calls"][0]["function"]["name"] == "Recipe"
     # no rule fits: the default reply calls the forced tool with schema-made arguments
-    emu.reset()
-    install_rules(emu, parse_rules([{"contains": "茄子", "text": "红烧茄子的做法……"}]))
+    emulator.reset()
+    install_rules(emulator, parse_rules([{"contains": "茄子", "text": "红烧茄子的做法……"}]))
     call = message(client, forced)["tool_calls"][0]["function"]
     assert call["name"] == "Recipe" and json.loads(call["arguments"])["minutes"] == 1
 
 
-def test_the_tool_key_needs_the_tool_offered(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    install_rules(emu, parse_rules([{"tool": "Recipe", "text": "有菜谱工具"}]))
+def test_the_tool_key_needs_the_tool_offered(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
+    install_rules(emulator, parse_rules([{"tool": "Recipe", "text": "有菜谱工具"}]))
     assert message(client, chat("hi", result_format="message"))["content"] == "[emulator] hi"
     with_tool = chat("hi", result_format="message", tools=[RECIPE_TOOL])
     assert message(client, with_tool)["content"] == "有菜谱工具"

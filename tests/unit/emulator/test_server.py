@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,10 +26,10 @@ def post(emu: DashScopeEmulator, path: str, body: Any, headers: dict[str, str]) 
     return httpx.post(emu.url + path, json=body, headers=headers, timeout=10)
 
 
-def test_urls(emu: DashScopeEmulator) -> None:
-    assert emu.base_url == f"http://127.0.0.1:{emu.port}/api/v1"
-    assert emu.compatible_base_url == f"http://127.0.0.1:{emu.port}/compatible-mode/v1"
-    assert emu.api_key == "sk-emulator"
+def test_urls(emulator: DashScopeEmulator) -> None:
+    assert emulator.base_url == f"http://127.0.0.1:{emulator.port}/api/v1"
+    assert emulator.compatible_base_url == f"http://127.0.0.1:{emulator.port}/compatible-mode/v1"
+    assert emulator.api_key == "sk-emulator"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +42,9 @@ def test_urls(emu: DashScopeEmulator) -> None:
         {"Authorization": "Bearer"},
     ],
 )
-def test_auth_rejected(emu: DashScopeEmulator, anon: httpx.Client, headers: dict[str, str]) -> None:
+def test_auth_rejected(
+    emulator: DashScopeEmulator, anon: httpx.Client, headers: dict[str, str]
+) -> None:
     response = anon.post(TEXT_PATH, json=chat(), headers={**headers, **SSE})
     assert response.status_code == 401  # plain JSON even when SSE was asked for
     assert response.headers["content-type"] == "application/json"
@@ -51,23 +54,23 @@ def test_auth_rejected(emu: DashScopeEmulator, anon: httpx.Client, headers: dict
         "message": "Invalid API-key provided.",
         "request_id": response.headers["x-request-id"],
     }
-    assert emu.requests[-1].path == TEXT_PATH  # recorded even when rejected
+    assert emulator.requests[-1].path == TEXT_PATH  # recorded even when rejected
 
 
-def test_auth_scheme_is_case_insensitive(emu: DashScopeEmulator, anon: httpx.Client) -> None:
+def test_auth_scheme_is_case_insensitive(emulator: DashScopeEmulator, anon: httpx.Client) -> None:
     response = anon.post(TEXT_PATH, json=chat(), headers={"authorization": "bearer sk-emulator"})
     assert response.status_code == 200
 
 
-def test_any_key_mode() -> None:
-    with DashScopeEmulator(api_key=None) as emu:
-        ok = post(emu, TEXT_PATH, chat(), {"Authorization": "Bearer whatever"})
-        missing = post(emu, TEXT_PATH, chat(), {})
-        assert emu.api_key is None
+def test_any_key_mode(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(api_key=None)
+    ok = post(emu, TEXT_PATH, chat(), {"Authorization": "Bearer whatever"})
+    missing = post(emu, TEXT_PATH, chat(), {})
+    assert emu.api_key is None
     assert ok.status_code == 200 and missing.status_code == 401
 
 
-def test_compat_auth_envelope(emu: DashScopeEmulator, anon: httpx.Client) -> None:
+def test_compat_auth_envelope(emulator: DashScopeEmulator, anon: httpx.Client) -> None:
     body = {"model": "qwen-plus", "messages": [{"role": "user", "content": "x"}]}
     response = anon.post(COMPAT_CHAT_PATH, json=body)
     assert response.status_code == 401
@@ -85,13 +88,13 @@ def test_compat_auth_envelope(emu: DashScopeEmulator, anon: httpx.Client) -> Non
     ],
 )
 def test_unknown_routes(
-    client: httpx.Client, emu: DashScopeEmulator, method: str, path: str
+    client: httpx.Client, emulator: DashScopeEmulator, method: str, path: str
 ) -> None:
     response = client.request(method, path, json=chat())
     assert response.status_code == 404
     body = response.json()
     assert set(body) == {"code", "message", "request_id"} and body["code"] == "NotFound"
-    assert emu.requests[-1].endpoint == "other"
+    assert emulator.requests[-1].endpoint == "other"
 
 
 @pytest.mark.parametrize(
@@ -107,13 +110,13 @@ def test_unknown_routes(
     ],
 )
 def test_sse_negotiation(
-    client: httpx.Client, emu: DashScopeEmulator, headers: dict[str, str], stream: bool
+    client: httpx.Client, emulator: DashScopeEmulator, headers: dict[str, str], stream: bool
 ) -> None:
     response = client.post(TEXT_PATH, json=chat(), headers=headers)
     assert response.status_code == 200
     content_type = response.headers["content-type"]
     assert content_type == ("text/event-stream;charset=UTF-8" if stream else "application/json")
-    assert emu.requests[-1].stream is stream
+    assert emulator.requests[-1].stream is stream
 
 
 def raw_exchange(emu: DashScopeEmulator, body: dict[str, Any], headers: str = "") -> bytes:
@@ -131,10 +134,10 @@ def raw_exchange(emu: DashScopeEmulator, body: dict[str, Any], headers: str = ""
     return b"".join(chunks)
 
 
-def test_sse_bytes_on_the_wire(emu: DashScopeEmulator) -> None:
-    emu.enqueue(Reply.text("你好", chunks=2))
+def test_sse_bytes_on_the_wire(emulator: DashScopeEmulator) -> None:
+    emulator.enqueue(Reply.text("你好", chunks=2))
     raw = raw_exchange(
-        emu, chat(result_format="text", incremental_output=True), "X-DashScope-SSE: enable\r\n"
+        emulator, chat(result_format="text", incremental_output=True), "X-DashScope-SSE: enable\r\n"
     )
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -160,12 +163,14 @@ def test_sse_bytes_on_the_wire(emu: DashScopeEmulator) -> None:
     assert b'"finish_reason":"stop","text":""' in chunks[2]
 
 
-def test_chunked_request_body(emu: DashScopeEmulator) -> None:
+def test_chunked_request_body(emulator: DashScopeEmulator) -> None:
     def gen() -> Any:
         yield json.dumps(chat("chunked body", result_format="message")).encode()
 
     response = httpx.post(
-        emu.url + TEXT_PATH, content=gen(), headers={"Authorization": f"Bearer {emu.api_key}"}
+        emulator.url + TEXT_PATH,
+        content=gen(),
+        headers={"Authorization": f"Bearer {emulator.api_key}"},
     )
     assert response.status_code == 200
     assert (
@@ -173,9 +178,9 @@ def test_chunked_request_body(emu: DashScopeEmulator) -> None:
     )
 
 
-def test_keep_alive_serves_many_requests_per_connection(emu: DashScopeEmulator) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=5)
-    headers = {"Authorization": f"Bearer {emu.api_key}", "Content-Type": "application/json"}
+def test_keep_alive_serves_many_requests_per_connection(emulator: DashScopeEmulator) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=5)
+    headers = {"Authorization": f"Bearer {emulator.api_key}", "Content-Type": "application/json"}
     try:
         for i, extra in enumerate([{}, SSE, {}, SSE]):
             conn.request(
@@ -192,13 +197,13 @@ def test_keep_alive_serves_many_requests_per_connection(emu: DashScopeEmulator) 
         conn.close()
 
 
-def test_hundred_concurrent_requests(emu: DashScopeEmulator) -> None:
-    emu.chunk_delay = 0.01  # keep streams in flight at the same time
+def test_hundred_concurrent_requests(emulator: DashScopeEmulator) -> None:
+    emulator.chunk_delay = 0.01  # keep streams in flight at the same time
     barrier = threading.Barrier(100)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    headers = {"Authorization": f"Bearer {emu.api_key}", **SSE}
+    headers = {"Authorization": f"Bearer {emulator.api_key}", **SSE}
 
-    with httpx.Client(base_url=emu.url, headers=headers, limits=limits, timeout=10) as c:
+    with httpx.Client(base_url=emulator.url, headers=headers, limits=limits, timeout=10) as c:
 
         def one(i: int) -> str:
             barrier.wait(timeout=10)
@@ -209,15 +214,15 @@ def test_hundred_concurrent_requests(emu: DashScopeEmulator) -> None:
         with ThreadPoolExecutor(max_workers=100) as pool:
             results = list(pool.map(one, range(100)))
     assert results == [f"[emulator] request {i}" for i in range(100)]
-    assert len(emu.requests) == 100
-    assert len({r.last_user_text for r in emu.requests}) == 100
+    assert len(emulator.requests) == 100
+    assert len({r.last_user_text for r in emulator.requests}) == 100
 
 
-def test_two_hundred_keep_alive_connections(emu: DashScopeEmulator) -> None:
-    headers = {"Authorization": f"Bearer {emu.api_key}", "Content-Type": "application/json"}
+def test_two_hundred_keep_alive_connections(emulator: DashScopeEmulator) -> None:
+    headers = {"Authorization": f"Bearer {emulator.api_key}", "Content-Type": "application/json"}
     body = json.dumps({"model": "text-embedding-v2", "input": {"texts": ["x"]}})
     connections = [
-        http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10) for _ in range(200)
+        http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10) for _ in range(200)
     ]
     try:
         for _ in range(2):  # every connection stays open between the two rounds
@@ -230,24 +235,24 @@ def test_two_hundred_keep_alive_connections(emu: DashScopeEmulator) -> None:
     finally:
         for conn in connections:
             conn.close()
-    assert len(emu.requests) == 400
+    assert len(emulator.requests) == 400
 
 
 def test_client_disconnect_mid_stream_does_not_break_the_server(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.chunk_delay = 0.02
-    emu.enqueue(Reply.text("x" * 200))
+    emulator.chunk_delay = 0.02
+    emulator.enqueue(Reply.text("x" * 200))
     with client.stream(
         "POST", TEXT_PATH, json=chat(incremental_output=True), headers=SSE
     ) as response:
         next(response.iter_lines())
-    emu.chunk_delay = 0.0
+    emulator.chunk_delay = 0.0
     assert client.post(TEXT_PATH, json=chat()).status_code == 200
 
 
 def test_lifecycle() -> None:
-    emu = DashScopeEmulator()
+    emu = DashScopeEmulator()  # its own: start() and stop() are what is tested
     with pytest.raises(RuntimeError):
         _ = emu.port
     emu.start()
@@ -282,8 +287,8 @@ def test_lifecycle() -> None:
     emu.stop()  # idempotent
 
 
-def test_stop_interrupts_a_delayed_reply() -> None:
-    emu = DashScopeEmulator().start()
+def test_stop_interrupts_a_delayed_reply(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator()
     emu.enqueue(Reply.delay(30))
     errors: list[BaseException] = []
 

@@ -54,8 +54,10 @@ def test_default_reply_echoes_user_text_truncated(client: httpx.Client) -> None:
     assert message == {"role": "assistant", "content": "[emulator] " + long_text[:200]}
 
 
-def test_reply_text_non_stream_text_format(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("Hello!"))
+def test_reply_text_non_stream_text_format(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
+    emulator.enqueue(Reply.text("Hello!"))
     body = client.post(TEXT_PATH, json={"model": "qwen-max", "input": {"prompt": "hi"}}).json()
     assert set(body) == {"output", "usage", "request_id"}
     assert body["output"] == {"finish_reason": "stop", "text": "Hello!"}
@@ -66,10 +68,10 @@ def test_reply_text_non_stream_text_format(emu: DashScopeEmulator, client: httpx
 
 @pytest.mark.parametrize("fmt", ["text", "message"])
 def test_incremental_stream_splits_text(
-    emu: DashScopeEmulator, client: httpx.Client, fmt: str
+    emulator: DashScopeEmulator, client: httpx.Client, fmt: str
 ) -> None:
     text = "杭州今天多云，气温 18 度。Have a nice day! 😊"
-    emu.enqueue(Reply.text(text, chunks=5))
+    emulator.enqueue(Reply.text(text, chunks=5))
     events = sse(client, chat(result_format=fmt, incremental_output=True))
     assert len(events) == 6  # five content events + pattern (a) final event
     if fmt == "text":
@@ -85,9 +87,9 @@ def test_incremental_stream_splits_text(
 
 
 def test_default_chunking_is_about_four_characters(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("abcdefghijklmnopq"))  # 17 characters -> 5 events
+    emulator.enqueue(Reply.text("abcdefghijklmnopq"))  # 17 characters -> 5 events
     events = sse(client, message_stream(incremental_output=True))
     assert [choice(e)["message"]["content"] for e in events] == [
         "abcd",
@@ -101,10 +103,10 @@ def test_default_chunking_is_about_four_characters(
 
 @pytest.mark.parametrize("fmt", ["text", "message"])
 def test_cumulative_stream_reconstructs_the_same_text(
-    emu: DashScopeEmulator, client: httpx.Client, fmt: str
+    emulator: DashScopeEmulator, client: httpx.Client, fmt: str
 ) -> None:
     text = "我是通义千问，由阿里云开发。"
-    emu.enqueue(Reply.text(text, chunks=4), Reply.text(text, chunks=4))
+    emulator.enqueue(Reply.text(text, chunks=4), Reply.text(text, chunks=4))
     incremental = sse(client, chat(result_format=fmt, incremental_output=True))
     cumulative = sse(client, chat(result_format=fmt, incremental_output=False))
 
@@ -119,9 +121,9 @@ def test_cumulative_stream_reconstructs_the_same_text(
 
 
 def test_default_incremental_mode_follows_the_model(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("abcdefgh", chunks=2), Reply.text("abcdefgh", chunks=2))
+    emulator.enqueue(Reply.text("abcdefgh", chunks=2), Reply.text("abcdefgh", chunks=2))
     old = sse(client, chat(model="qwen-max", result_format="message"))  # default false
     new = sse(client, chat(model="qwen3-max"))  # default message + incremental
     assert [choice(e)["message"]["content"] for e in old] == ["abcd", "abcdefgh", "abcdefgh"]
@@ -136,9 +138,9 @@ def test_default_result_format_follows_the_model(client: httpx.Client) -> None:
 
 
 def test_usage_is_cumulative_and_request_id_repeats(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("one two three four five six", chunks=6))
+    emulator.enqueue(Reply.text("one two three four five six", chunks=6))
     response = client.post(TEXT_PATH, json=message_stream(incremental_output=True), headers=SSE)
     events = [f["data"] for f in native_frames(response.text)]
     outputs = [e["usage"]["output_tokens"] for e in events]
@@ -154,16 +156,20 @@ def test_usage_is_cumulative_and_request_id_repeats(
     assert all(set(e) == {"output", "usage", "request_id"} for e in events)
 
 
-def test_max_tokens_truncates_with_length(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("one two three four five"))
+def test_max_tokens_truncates_with_length(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
+    emulator.enqueue(Reply.text("one two three four five"))
     body = client.post(TEXT_PATH, json=chat(result_format="message", max_tokens=3)).json()
     assert choice(body)["message"]["content"] == "one two three "
     assert choice(body)["finish_reason"] == "length"
     assert body["usage"]["output_tokens"] == 3
 
 
-def test_finish_reason_and_usage_overrides(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("cut", finish_reason="length", usage={"input_tokens": 100}))
+def test_finish_reason_and_usage_overrides(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
+    emulator.enqueue(Reply.text("cut", finish_reason="length", usage={"input_tokens": 100}))
     events = sse(client, message_stream(incremental_output=True))
     assert choice(events[-1])["finish_reason"] == "length"
     assert {e["usage"]["input_tokens"] for e in events} == {100}
@@ -177,9 +183,9 @@ def tool_request(**parameters: Any) -> dict[str, Any]:
     return message_stream(tools=[WEATHER_TOOL], **parameters)
 
 
-def test_tool_call_fragments_incremental(emu: DashScopeEmulator, client: httpx.Client) -> None:
+def test_tool_call_fragments_incremental(emulator: DashScopeEmulator, client: httpx.Client) -> None:
     calls = [ToolCall("get_weather", {"city": "杭州"}), ToolCall("get_weather", {"city": "上海市"})]
-    emu.enqueue(Reply.tool_calls(calls))
+    emulator.enqueue(Reply.tool_calls(calls))
     events = sse(client, tool_request(incremental_output=True, parallel_tool_calls=True))
     fragments = []
     for event in events:
@@ -208,10 +214,12 @@ def test_tool_call_fragments_incremental(emu: DashScopeEmulator, client: httpx.C
 
 
 def test_tool_call_ids_are_deterministic_per_request(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
     reply = Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})])
-    emu.enqueue(reply, reply, Reply.tool_calls([ToolCall("get_weather", "{}", id="call_mine")]))
+    emulator.enqueue(
+        reply, reply, Reply.tool_calls([ToolCall("get_weather", "{}", id="call_mine")])
+    )
     first = client.post(TEXT_PATH, json=tool_request()).json()
     second = client.post(TEXT_PATH, json=tool_request()).json()
     explicit = client.post(TEXT_PATH, json=tool_request()).json()
@@ -221,8 +229,10 @@ def test_tool_call_ids_are_deterministic_per_request(
     assert get_id(explicit) == "call_mine"
 
 
-def test_tool_calls_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"}), ToolCall("b", "x")]))
+def test_tool_calls_non_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
+        Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"}), ToolCall("b", "x")])
+    )
     body = client.post(TEXT_PATH, json=tool_request()).json()
     assert choice(body)["finish_reason"] == "tool_calls"
     message = choice(body)["message"]
@@ -234,10 +244,10 @@ def test_tool_calls_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> 
 
 
 def test_tool_calls_cumulative_repeat_every_call(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
     calls = [ToolCall("get_weather", {"city": "杭州"}), ToolCall("get_weather", {"city": "北京"})]
-    emu.enqueue(Reply.tool_calls(calls))
+    emulator.enqueue(Reply.tool_calls(calls))
     events = sse(client, tool_request(incremental_output=False))
     seen = 0
     for event in events:
@@ -256,9 +266,9 @@ def test_tool_calls_cumulative_repeat_every_call(
 
 
 def test_tool_calls_on_multimodal_have_list_content(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})]))
+    emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})]))
     body = {
         "model": "qwen-vl-max",
         "input": {"messages": [{"role": "user", "content": [{"text": "weather?"}]}]},
@@ -270,9 +280,9 @@ def test_tool_calls_on_multimodal_have_list_content(
 
 
 def test_tool_call_reply_in_text_format_is_reported(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.tool_calls([ToolCall("f", {})]))
+    emulator.enqueue(Reply.tool_calls([ToolCall("f", {})]))
     response = client.post(TEXT_PATH, json=chat(model="qwen-max"))
     assert response.status_code == 500
     assert response.json()["code"] == "EmulatorError"
@@ -318,9 +328,9 @@ def think(**parameters: Any) -> dict[str, Any]:
 
 
 def test_thinking_stream_reasoning_then_answer(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("Sunny.", reasoning="Let me check the weather first."))
+    emulator.enqueue(Reply.text("Sunny.", reasoning="Let me check the weather first."))
     events = sse(client, think())
     messages = [choice(e)["message"] for e in events]
     assert all(set(m) == {"content", "reasoning_content", "role"} for m in messages)
@@ -345,24 +355,24 @@ def test_thinking_generates_default_reasoning(client: httpx.Client) -> None:
 
 
 def test_reasoning_is_dropped_when_not_thinking(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("ok", reasoning="hidden"))
+    emulator.enqueue(Reply.text("ok", reasoning="hidden"))
     events = sse(client, message_stream(incremental_output=True))  # qwen-plus: thinking off
     assert all("reasoning_content" not in choice(e)["message"] for e in events)
     assert all("output_tokens_details" not in e["usage"] for e in events)
 
 
-def test_thinking_budget_caps_reasoning(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("ok", reasoning=" ".join(f"w{i}" for i in range(40))))
+def test_thinking_budget_caps_reasoning(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.text("ok", reasoning=" ".join(f"w{i}" for i in range(40))))
     events = sse(client, think(thinking_budget=10))
     assert events[-1]["usage"]["output_tokens_details"]["reasoning_tokens"] == 10
     reasoning = "".join(choice(e)["message"]["reasoning_content"] for e in events)
     assert reasoning.split() == [f"w{i}" for i in range(10)]
 
 
-def test_thinking_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("2", reasoning="1+1 is 2"))
+def test_thinking_non_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.text("2", reasoning="1+1 is 2"))
     body = client.post(TEXT_PATH, json=chat(result_format="message", enable_thinking=True)).json()
     assert choice(body)["message"] == {
         "role": "assistant",
@@ -377,8 +387,8 @@ def test_always_thinking_model_thinks_without_the_flag(client: httpx.Client) -> 
     assert any(choice(e)["message"]["reasoning_content"] for e in events)
 
 
-def test_reasoning_then_tool_calls(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(
+def test_reasoning_then_tool_calls(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
         Reply.tool_calls([ToolCall("get_weather", {"city": "杭州"})], reasoning="Need a tool.")
     )
     events = sse(client, think(tools=[WEATHER_TOOL]))
@@ -410,8 +420,8 @@ def test_multimodal_thinking_stream(client: httpx.Client) -> None:
 # ---------------------------------------------------------------------------- failures
 
 
-def test_error_reply_non_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
+def test_error_reply_non_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
     response = client.post(TEXT_PATH, json=chat(), headers=SSE)  # SSE asked, not in_stream
     assert response.status_code == 429
     assert response.headers["content-type"] == "application/json"
@@ -423,8 +433,8 @@ def test_error_reply_non_stream(emu: DashScopeEmulator, client: httpx.Client) ->
     }
 
 
-def test_error_reply_in_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(
+def test_error_reply_in_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(
         Reply.error(
             500, "InternalError", "boom", in_stream=True, after_chunks=2, text="abcdefghijkl"
         )
@@ -446,22 +456,24 @@ def test_error_reply_in_stream(emu: DashScopeEmulator, client: httpx.Client) -> 
 
 
 def test_in_stream_error_on_non_stream_request_is_plain(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.error(400, "DataInspectionFailed", "bad", in_stream=True, after_chunks=1))
+    emulator.enqueue(
+        Reply.error(400, "DataInspectionFailed", "bad", in_stream=True, after_chunks=1)
+    )
     response = client.post(TEXT_PATH, json=chat())
     assert response.status_code == 400 and response.json()["code"] == "DataInspectionFailed"
 
 
-def test_drop_before_response(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.drop())
+def test_drop_before_response(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.drop())
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(TEXT_PATH, json=chat())
     assert client.post(TEXT_PATH, json=chat()).status_code == 200  # next request is fine
 
 
-def test_drop_mid_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.drop(after_chunks=2, text="abcdefghijklmnop"))
+def test_drop_mid_stream(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.drop(after_chunks=2, text="abcdefghijklmnop"))
     lines: list[str] = []
     with pytest.raises(httpx.RemoteProtocolError):
         with client.stream(
@@ -474,8 +486,8 @@ def test_drop_mid_stream(emu: DashScopeEmulator, client: httpx.Client) -> None:
     assert [choice(d)["message"]["content"] for d in data] == ["abcd", "efgh"]
 
 
-def test_delay(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.delay(0.3), Reply.text("late", delay=0.2))
+def test_delay(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.delay(0.3), Reply.text("late", delay=0.2))
     start = time.monotonic()
     first = client.post(TEXT_PATH, json=chat("slow", result_format="message")).json()
     middle = time.monotonic()
@@ -486,14 +498,14 @@ def test_delay(emu: DashScopeEmulator, client: httpx.Client) -> None:
     assert choice(second)["message"]["content"] == "late"
 
 
-def test_delay_exceeding_client_timeout(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.delay(1.0))
+def test_delay_exceeding_client_timeout(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.delay(1.0))
     with pytest.raises(httpx.ReadTimeout):
         client.post(TEXT_PATH, json=chat(), timeout=0.2)
 
 
-def test_raw_reply(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.raw(502, b"<html>bad gateway</html>", {"content-type": "text/html"}))
+def test_raw_reply(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.raw(502, b"<html>bad gateway</html>", {"content-type": "text/html"}))
     response = client.post(TEXT_PATH, json=chat())
     assert response.status_code == 502
     assert response.content == b"<html>bad gateway</html>"
@@ -501,9 +513,9 @@ def test_raw_reply(emu: DashScopeEmulator, client: httpx.Client) -> None:
     assert "x-request-id" not in response.headers
 
 
-def test_chunk_delay(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.chunk_delay = 0.05
-    emu.enqueue(Reply.text("abc", chunks=3))  # 4 events -> 3 gaps
+def test_chunk_delay(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.chunk_delay = 0.05
+    emulator.enqueue(Reply.text("abc", chunks=3))  # 4 events -> 3 gaps
     start = time.monotonic()
     sse(client, message_stream(incremental_output=True))
     assert time.monotonic() - start >= 0.15
@@ -520,10 +532,10 @@ def answers(client: httpx.Client, *texts: str) -> list[str]:
     return out
 
 
-def test_queue_then_rules_then_default(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("q1"), Reply.text("q2"))
-    emu.when(lambda r: "weather" in r.last_user_text, Reply.text("Sunny"), times=2)
-    emu.when(lambda r: True, Reply.text("catch-all"), times=1)
+def test_queue_then_rules_then_default(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.enqueue(Reply.text("q1"), Reply.text("q2"))
+    emulator.when(lambda r: "weather" in r.last_user_text, Reply.text("Sunny"), times=2)
+    emulator.when(lambda r: True, Reply.text("catch-all"), times=1)
     assert answers(client, "weather", "weather", "weather", "weather", "x", "y") == [
         "q1",
         "q2",
@@ -532,31 +544,31 @@ def test_queue_then_rules_then_default(emu: DashScopeEmulator, client: httpx.Cli
         "catch-all",
         "[emulator] y",
     ]
-    assert emu.pending == 0
+    assert emulator.pending == 0
 
 
-def test_unlimited_rule(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.when(lambda r: r.model == "qwen-plus", Reply.text("plus"))
+def test_unlimited_rule(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.when(lambda r: r.model == "qwen-plus", Reply.text("plus"))
     assert answers(client, "a", "b", "c") == ["plus", "plus", "plus"]
 
 
-def test_failing_predicate_is_reported(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.when(lambda r: 1 / 0 > 0, Reply.text("never"))
+def test_failing_predicate_is_reported(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.when(lambda r: 1 / 0 > 0, Reply.text("never"))
     response = client.post(TEXT_PATH, json=chat())
     assert response.status_code == 500
     assert "ZeroDivisionError" in response.json()["message"]
 
 
 def test_invalid_requests_do_not_consume_the_queue(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.enqueue(Reply.text("kept"))
+    emulator.enqueue(Reply.text("kept"))
     assert client.post(TEXT_PATH, json=chat(model="nope")).status_code == 400
-    assert emu.pending == 1
+    assert emulator.pending == 1
     assert answers(client, "x") == ["kept"]
 
 
-def test_request_log(emu: DashScopeEmulator, client: httpx.Client) -> None:
+def test_request_log(emulator: DashScopeEmulator, client: httpx.Client) -> None:
     multimodal = {
         "model": "qwen-vl-plus",
         "input": {
@@ -573,7 +585,7 @@ def test_request_log(emu: DashScopeEmulator, client: httpx.Client) -> None:
     }
     client.post(TEXT_PATH, json=chat("hi", temperature=0.5), headers=SSE)
     client.post(MM_PATH, json=multimodal, headers={"X-Custom": "Yes"})
-    first, second = emu.requests
+    first, second = emulator.requests
     assert (first.method, first.path, first.endpoint, first.stream) == (
         "POST",
         TEXT_PATH,
@@ -588,12 +600,12 @@ def test_request_log(emu: DashScopeEmulator, client: httpx.Client) -> None:
     assert second.last_user_text == "what is\nthis"
     assert second.headers["x-custom"] == "Yes"
     assert second.parameters == {"seed": 7}
-    emu.reset()
-    assert emu.requests == [] and emu.pending == 0
+    emulator.reset()
+    assert emulator.requests == [] and emulator.pending == 0
 
 
-def test_recorded_request_is_frozen(emu: DashScopeEmulator, client: httpx.Client) -> None:
+def test_recorded_request_is_frozen(emulator: DashScopeEmulator, client: httpx.Client) -> None:
     client.post(TEXT_PATH, json=chat())
-    (request,) = emu.requests
+    (request,) = emulator.requests
     with pytest.raises(AttributeError):
         request.path = "/elsewhere"  # type: ignore[misc]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,11 @@ def test_rerank_validation(client: httpx.Client, body: Any, status: int, message
     assert response.json()["code"] in ("InvalidParameter", "ModelNotFound")
 
 
-def test_rerank_captured_limit_message() -> None:
-    with DashScopeEmulator(models={"gte-rerank-v2": {"max_batch": 3}}) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        body = rerank_request("q", ["a", "b", "c", "d"], model="gte-rerank-v2")
-        response = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers)
+def test_rerank_captured_limit_message(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(models={"gte-rerank-v2": {"max_batch": 3}})
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    body = rerank_request("q", ["a", "b", "c", "d"], model="gte-rerank-v2")
+    response = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers)
     assert response.status_code == 400
     assert response.json()["message"] == (
         ALGO + "batch size of documents is invalid, it should not be empty or larger than 3.: "
@@ -122,45 +123,47 @@ def test_rerank_captured_limit_message() -> None:
     )
 
 
-def test_rerank_truncates_long_documents_silently_and_limits_request_tokens() -> None:
+def test_rerank_truncates_long_documents_silently_and_limits_request_tokens(
+    make_emulator: Callable[..., DashScopeEmulator],
+) -> None:
     models = {"qwen3-rerank": {"max_text_tokens": 3, "max_request_tokens": 20}}
-    with DashScopeEmulator(models=models) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        body = rerank_request("q", ["one two three four five"])
-        ok = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers).json()
-        assert ok["usage"] == {"total_tokens": 1 + 3}  # [DOC] truncated, counted as kept
-        over = rerank_request("q", ["one two three"] * 6)
-        response = httpx.post(emu.url + RERANK_PATH, json=over, headers=headers)
+    emu = make_emulator(models=models)
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    body = rerank_request("q", ["one two three four five"])
+    ok = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers).json()
+    assert ok["usage"] == {"total_tokens": 1 + 3}  # [DOC] truncated, counted as kept
+    over = rerank_request("q", ["one two three"] * 6)
+    response = httpx.post(emu.url + RERANK_PATH, json=over, headers=headers)
     assert response.status_code == 400
     assert response.json()["message"] == MESSAGES["request_tokens"].format(max=20)
 
 
-def test_vl_rerank_scores_images_by_their_caption(emu: DashScopeEmulator) -> None:
-    emu.describe_image(TEAPOT, "a brown clay teapot")
-    emu.describe_image("https://example.com/leaf.png", "a green tea leaf")
+def test_vl_rerank_scores_images_by_their_caption(emulator: DashScopeEmulator) -> None:
+    emulator.describe_image(TEAPOT, "a brown clay teapot")
+    emulator.describe_image("https://example.com/leaf.png", "a green tea leaf")
     documents = [
         {"image": "https://example.com/leaf.png"},
         {"image": data_uri(TEAPOT)},
         "the stock market fell",
         {"image": data_uri(LEAF)},  # no caption: a random direction
     ]
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
     body = rerank_request(
         {"text": "clay teapot"}, documents, model="qwen3-vl-rerank", return_documents=True
     )
-    answer = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers).json()
+    answer = httpx.post(emulator.url + RERANK_PATH, json=body, headers=headers).json()
     results = answer["output"]["results"]
     assert results[0]["index"] == 1
     assert results[0]["document"] == {"image": data_uri(TEAPOT)}
     assert {r["index"]: r["relevance_score"] for r in results}[3] == 0.0
 
 
-def test_vl_rerank_per_type_caps() -> None:
-    with DashScopeEmulator(models={"qwen3-vl-rerank": {"max_images": 1}}) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        docs = [{"image": "https://e.com/a.png"}, {"image": "https://e.com/b.png"}]
-        body = rerank_request("q", docs, model="qwen3-vl-rerank")
-        response = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers)
+def test_vl_rerank_per_type_caps(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(models={"qwen3-vl-rerank": {"max_images": 1}})
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    docs = [{"image": "https://e.com/a.png"}, {"image": "https://e.com/b.png"}]
+    body = rerank_request("q", docs, model="qwen3-vl-rerank")
+    response = httpx.post(emu.url + RERANK_PATH, json=body, headers=headers)
     assert response.json()["message"] == MESSAGES["documents_images"].format(max=1)
 
 
@@ -237,9 +240,9 @@ def mm_request(contents: Any, model: str = "qwen3-vl-embedding", **params: Any) 
 
 
 def test_related_texts_and_captioned_images_are_close(
-    emu: DashScopeEmulator, client: httpx.Client
+    emulator: DashScopeEmulator, client: httpx.Client
 ) -> None:
-    emu.describe_image(TEAPOT, "a brown clay teapot")
+    emulator.describe_image(TEAPOT, "a brown clay teapot")
     contents = [
         "a brown clay teapot",
         {"image": data_uri(TEAPOT)},
@@ -350,20 +353,22 @@ def test_multimodal_wrong_endpoint_message(client: httpx.Client) -> None:
     )  # [3P-CAP 2026]
 
 
-def test_data_uri_size_limit() -> None:
+def test_data_uri_size_limit(make_emulator: Callable[..., DashScopeEmulator]) -> None:
     models = {"qwen3-vl-embedding": {"max_image_bytes": 100}}
-    with DashScopeEmulator(models=models) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        body = mm_request([{"image": data_uri(TEAPOT)}])
-        response = httpx.post(emu.url + MM_EMBED_PATH, json=body, headers=headers)
+    emu = make_emulator(models=models)
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    body = mm_request([{"image": data_uri(TEAPOT)}])
+    response = httpx.post(emu.url + MM_EMBED_PATH, json=body, headers=headers)
     assert response.status_code == 400
     assert response.json()["message"] == MESSAGES["image_size"].format(max=0)
 
 
-def test_captions_from_the_constructor_survive_reset(tmp_path: Path) -> None:
+def test_captions_from_the_constructor_survive_reset(
+    make_emulator: Callable[..., DashScopeEmulator], tmp_path: Path
+) -> None:
     image = tmp_path / "pot.png"
     image.write_bytes(TEAPOT)
-    with DashScopeEmulator(image_captions={image: "a teapot"}) as emu:
-        emu.describe_image("https://e.com/x.png", "x")
-        emu.reset()
-        assert list(emu.image_captions.values()) == ["a teapot"]
+    emu = make_emulator(image_captions={image: "a teapot"})
+    emu.describe_image("https://e.com/x.png", "x")
+    emu.reset()
+    assert list(emu.image_captions.values()) == ["a teapot"]

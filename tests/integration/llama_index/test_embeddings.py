@@ -10,6 +10,7 @@ from llama_index.core.base.embeddings.base import similarity
 from llama_index_qwen import QwenEmbedding
 from qwen_dashscope import BadRequestError, RateLimitError
 from qwen_dashscope.testing import DashScopeEmulator, Reply
+from tests._calls import call
 
 EmbeddingFactory = Callable[..., QwenEmbedding]
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
@@ -24,12 +25,8 @@ async def test_query_and_document_text_types(
     make_embedding: EmbeddingFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     emb = make_embedding()
-    if sync:
-        query = emb.get_query_embedding("西湖在哪里？")
-        doc = emb.get_text_embedding("西湖在杭州。")
-    else:
-        query = await emb.aget_query_embedding("西湖在哪里？")
-        doc = await emb.aget_text_embedding("西湖在杭州。")
+    query = await call(emb, "get_query_embedding", "西湖在哪里？", sync=sync)
+    doc = await call(emb, "get_text_embedding", "西湖在杭州。", sync=sync)
     assert len(query) == len(doc) == 1024
     assert all(isinstance(x, float) for x in query + doc)
     first, second = _embedding_requests(emulator)
@@ -46,12 +43,8 @@ async def test_dimensions_and_instruct(
     make_embedding: EmbeddingFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     emb = make_embedding(dimensions=256, instruct="Find the answer")
-    vector = emb.get_query_embedding("q") if sync else await emb.aget_query_embedding("q")
-    docs = (
-        emb.get_text_embedding_batch(["a doc"])
-        if sync
-        else await emb.aget_text_embedding_batch(["a doc"])
-    )
+    vector = await call(emb, "get_query_embedding", "q", sync=sync)
+    docs = await call(emb, "get_text_embedding_batch", ["a doc"], sync=sync)
     assert len(vector) == len(docs[0]) == 256
     query_call, doc_call = _embedding_requests(emulator)
     assert query_call.parameters == {
@@ -73,10 +66,7 @@ async def test_batches_within_the_model_limit_in_order(
 ) -> None:
     texts = [f"document number {i} about topic {i % 7}" for i in range(57)]
     emb = make_embedding(model_name=model)
-    if sync:
-        vectors = emb.get_text_embedding_batch(texts)
-    else:
-        vectors = await emb.aget_text_embedding_batch(texts)
+    vectors = await call(emb, "get_text_embedding_batch", texts, sync=sync)
     sizes = [len(r.input["texts"]) for r in _embedding_requests(emulator)]
     assert max(sizes) == limit and sum(sizes) == 57
     # each vector is the one of its own text, whatever order the batches completed in
@@ -104,10 +94,7 @@ async def test_errors_are_typed_never_none_vectors(
     )
     emb = make_embedding()
     with pytest.raises(RateLimitError) as info:
-        if sync:
-            emb.get_text_embedding_batch(["a", "b"])
-        else:
-            await emb.aget_text_embedding_batch(["a", "b"])
+        await call(emb, "get_text_embedding_batch", ["a", "b"], sync=sync)
     assert info.value.request_id
     assert info.value.code == "Throttling.RateQuota"
 

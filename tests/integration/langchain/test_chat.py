@@ -1,7 +1,7 @@
 """ChatQwen against the DashScope emulator over loopback HTTP.
 
 Where a test needs a model's decision (a tool call, a JSON answer) the reply is scripted with
-``emu.enqueue(...)``; what is checked is what ChatQwen sends and how it turns the answer into
+``emulator.enqueue(...)``; what is checked is what ChatQwen sends and how it turns the answer into
 LangChain objects.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, SecretStr
 
@@ -25,31 +25,10 @@ import qwen_dashscope._client
 from langchain_qwen import ChatQwen, QwenEmbeddings
 from qwen_dashscope import Timeouts
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._calls import add_up, call, chat_qwen, collect, qwen_embeddings
 
 TEXT_PATH = "/api/v1/services/aigc/text-generation/generation"
 MM_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
-
-
-def make(emu: DashScopeEmulator, **kwargs: Any) -> ChatQwen:
-    options: dict[str, Any] = {"model": "qwen-plus", **kwargs}
-    return ChatQwen(base_url=emu.base_url, api_key=emu.api_key, **options)
-
-
-async def invoke(llm: Any, value: Any, sync: bool, **kwargs: Any) -> Any:
-    return llm.invoke(value, **kwargs) if sync else await llm.ainvoke(value, **kwargs)
-
-
-async def stream(llm: Any, value: Any, sync: bool, **kwargs: Any) -> list[Any]:
-    if sync:
-        return list(llm.stream(value, **kwargs))
-    return [chunk async for chunk in llm.astream(value, **kwargs)]
-
-
-def add_up(chunks: list[AIMessageChunk]) -> AIMessageChunk:
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    return full
 
 
 @tool
@@ -81,7 +60,7 @@ RECIPE = {"name": "土豆炖茄子", "ingredients": ["萝卜", "土豆", "茄子
 async def test_every_constructor_parameter_reaches_the_request(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = make(
+    llm = chat_qwen(
         emulator,
         temperature=0.3,
         top_p=0.9,
@@ -104,7 +83,7 @@ async def test_every_constructor_parameter_reaches_the_request(
         timeout=Timeouts(connect=3, read=30),
         max_retries=0,
     )
-    await invoke(llm, "Answer in JSON", sync)
+    await call(llm, "invoke", "Answer in JSON", sync=sync)
     request = emulator.requests[-1]
     assert request.model == "qwen-plus"
     assert request.parameters == {
@@ -138,8 +117,10 @@ async def test_every_constructor_parameter_reaches_the_request(
 async def test_call_kwargs_override_and_stream_parameters(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = make(emulator, temperature=0.3, stop=["END"])
-    await stream(llm, "hi", sync, temperature=1.2, stop=["STOP"], model="qwen-turbo", seed=7)
+    llm = chat_qwen(emulator, temperature=0.3, stop=["END"])
+    await collect(
+        llm, "stream", "hi", sync=sync, temperature=1.2, stop=["STOP"], model="qwen-turbo", seed=7
+    )
     request = emulator.requests[-1]
     assert request.stream is True
     assert request.model == "qwen-turbo"
@@ -167,13 +148,13 @@ async def test_call_kwargs_override_and_stream_parameters(
 async def test_out_of_range_call_values_are_rejected_before_any_request(
     emulator: DashScopeEmulator, sync: bool, kwargs: dict[str, Any], name: str
 ) -> None:
-    llm = make(emulator)
+    llm = chat_qwen(emulator)
     with pytest.raises(ValueError, match=name):
-        await invoke(llm, "hi", sync, **kwargs)
+        await call(llm, "invoke", "hi", sync=sync, **kwargs)
     with pytest.raises(ValueError, match=name):
-        await stream(llm, "hi", sync, **kwargs)
+        await collect(llm, "stream", "hi", sync=sync, **kwargs)
     with pytest.raises(ValueError, match="temperature"):
-        make(emulator, temperature=2)
+        chat_qwen(emulator, temperature=2)
     assert emulator.requests == []
 
 
@@ -183,7 +164,7 @@ async def test_out_of_range_call_values_are_rejected_before_any_request(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_stream_streams_without_any_flag(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("萝卜土豆茄子炖一锅", chunks=5))
-    chunks = await stream(make(emulator), "做菜", sync)
+    chunks = await collect(chat_qwen(emulator), "stream", "做菜", sync=sync)
     assert [c.content for c in chunks] == ["萝卜", "土豆", "茄子", "炖一", "锅", ""]
     assert emulator.requests[-1].stream is True
     assert [bool(c.usage_metadata) for c in chunks] == [False] * 5 + [True]
@@ -198,9 +179,9 @@ async def test_stream_streams_without_any_flag(emulator: DashScopeEmulator, sync
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_stream_usage_can_be_turned_off(emulator: DashScopeEmulator, sync: bool) -> None:
-    chunks = await stream(make(emulator, stream_usage=False), "hi", sync)
+    chunks = await collect(chat_qwen(emulator, stream_usage=False), "stream", "hi", sync=sync)
     assert all(c.usage_metadata is None for c in chunks)
-    chunks = await stream(make(emulator), "hi", sync, stream_usage=False)
+    chunks = await collect(chat_qwen(emulator), "stream", "hi", sync=sync, stream_usage=False)
     assert all(c.usage_metadata is None for c in chunks)
 
 
@@ -217,8 +198,12 @@ async def test_streaming_true_serves_invoke_by_streaming(
 
     handler = Tokens()
     emulator.enqueue(Reply.text("one two three", chunks=3))
-    message = await invoke(
-        make(emulator, streaming=True), "count", sync, config={"callbacks": [handler]}
+    message = await call(
+        chat_qwen(emulator, streaming=True),
+        "invoke",
+        "count",
+        sync=sync,
+        config={"callbacks": [handler]},
     )
     assert emulator.requests[-1].stream is True
     assert message.content == "one two three"
@@ -231,7 +216,7 @@ async def test_streaming_true_serves_invoke_by_streaming(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_invoke_usage_and_metadata(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("好的", usage={"prompt_tokens_details": {"cached_tokens": 2}}))
-    message = await invoke(make(emulator), "你好，请回答", sync)
+    message = await call(chat_qwen(emulator), "invoke", "你好，请回答", sync=sync)
     assert emulator.requests[-1].stream is False
     assert message.usage_metadata["input_token_details"] == {"cache_read": 2}
     assert message.usage_metadata["total_tokens"] == (
@@ -247,9 +232,9 @@ async def test_invoke_usage_and_metadata(emulator: DashScopeEmulator, sync: bool
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_batch(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = make(emulator)
+    llm = chat_qwen(emulator)
     prompts = ["萝卜", "土豆", "茄子"]
-    results = llm.batch(prompts) if sync else await llm.abatch(prompts)
+    results = await call(llm, "batch", prompts, sync=sync)
     assert [r.content for r in results] == [f"[emulator] {p}" for p in prompts]
 
 
@@ -260,10 +245,10 @@ async def test_batch(emulator: DashScopeEmulator, sync: bool) -> None:
 async def test_errors_surface_typed_with_request_id(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = make(emulator, max_retries=0)
+    llm = chat_qwen(emulator, max_retries=0)
     emulator.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
     with pytest.raises(qwen_dashscope.RateLimitError) as info:
-        await invoke(llm, "hi", sync)
+        await call(llm, "invoke", "hi", sync=sync)
     assert info.value.status_code == 429
     assert info.value.code == "Throttling.RateQuota"
     assert info.value.request_id
@@ -292,10 +277,10 @@ async def test_errors_surface_typed_with_request_id(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_retries_then_succeeds(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.error(500, "InternalError", "boom"), Reply.text("ok"))
-    llm = make(emulator, max_retries=1)
+    llm = chat_qwen(emulator, max_retries=1)
     with pytest.MonkeyPatch.context() as patch:  # no real backoff sleeps in tests
         patch.setattr(qwen_dashscope._client, "backoff", lambda attempt: 0.0)
-        message = await invoke(llm, "hi", sync)
+        message = await call(llm, "invoke", "hi", sync=sync)
     assert message.content == "ok"
     assert len(emulator.requests) == 2
 
@@ -303,9 +288,9 @@ async def test_retries_then_succeeds(emulator: DashScopeEmulator, sync: bool) ->
 @pytest.mark.parametrize("sync", [True, False])
 async def test_api_key_never_in_errors(emulator: DashScopeEmulator, sync: bool) -> None:
     secret = "sk-wrong-0123456789abcdef"
-    llm = ChatQwen(model="qwen-plus", base_url=emulator.base_url, api_key=secret, max_retries=0)
+    llm = chat_qwen(emulator, api_key=secret, max_retries=0)
     with pytest.raises(qwen_dashscope.AuthenticationError) as info:
-        await invoke(llm, "hi", sync)
+        await call(llm, "invoke", "hi", sync=sync)
     assert secret not in str(info.value)
     assert secret not in repr(info.value)
     assert secret not in repr(info.value.body)
@@ -318,7 +303,7 @@ async def test_api_key_never_in_errors(emulator: DashScopeEmulator, sync: bool) 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_reasoning_with_tool_calls(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = make(emulator, enable_thinking=True).bind_tools([get_weather, get_time])
+    llm = chat_qwen(emulator, enable_thinking=True).bind_tools([get_weather, get_time])
     reply = Reply.tool_calls(
         [
             ToolCall("get_weather", {"city": "杭州"}),
@@ -327,9 +312,9 @@ async def test_reasoning_with_tool_calls(emulator: DashScopeEmulator, sync: bool
         reasoning="用户问杭州的天气和时间，我需要调用两个工具。",
     )
     emulator.enqueue(reply, reply)
-    message = await invoke(llm, "杭州天气和时间？", sync)
+    message = await call(llm, "invoke", "杭州天气和时间？", sync=sync)
     assert emulator.requests[-1].parameters["enable_thinking"] is True
-    full = add_up(await stream(llm, "杭州天气和时间？", sync))
+    full = add_up(await collect(llm, "stream", "杭州天气和时间？", sync=sync))
     for result in (message, full):
         reasoning = result.additional_kwargs["reasoning_content"]
         assert reasoning == "用户问杭州的天气和时间，我需要调用两个工具。"
@@ -352,7 +337,7 @@ async def test_stream_only_thinking_is_served_by_streaming(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
     # qwen3-235b-a22b thinks by default and only in streaming calls: invoke still works.
-    message = await invoke(make(emulator, model="qwen3-235b-a22b"), "1+1?", sync)
+    message = await call(chat_qwen(emulator, model="qwen3-235b-a22b"), "invoke", "1+1?", sync=sync)
     assert emulator.requests[-1].stream is True
     assert message.content == "[emulator] 1+1?"
     assert message.additional_kwargs["reasoning_content"]
@@ -361,10 +346,10 @@ async def test_stream_only_thinking_is_served_by_streaming(
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_output_version_v1(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = make(emulator, enable_thinking=True, output_version="v1")
-    message = await invoke(llm, "hello", sync)
+    llm = chat_qwen(emulator, enable_thinking=True, output_version="v1")
+    message = await call(llm, "invoke", "hello", sync=sync)
     assert [b["type"] for b in message.content] == ["reasoning", "text"]
-    chunks = await stream(llm, "hello", sync)
+    chunks = await collect(llm, "stream", "hello", sync=sync)
     assert chunks[-1].chunk_position == "last"
     full = add_up(chunks)
     assert [b["type"] for b in full.content] == ["reasoning", "text"]
@@ -378,7 +363,7 @@ async def test_output_version_v1(emulator: DashScopeEmulator, sync: bool) -> Non
 async def test_images_go_to_the_multimodal_endpoint(
     emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    await invoke(make(emulator, model="qwen-plus"), "纯文本", sync)
+    await call(chat_qwen(emulator, model="qwen-plus"), "invoke", "纯文本", sync=sync)
     assert emulator.requests[-1].path == TEXT_PATH
 
     message = HumanMessage(
@@ -388,7 +373,7 @@ async def test_images_go_to_the_multimodal_endpoint(
             {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
         ]
     )
-    answer = await invoke(make(emulator, model="qwen3-vl-plus"), [message], sync)
+    answer = await call(chat_qwen(emulator, model="qwen3-vl-plus"), "invoke", [message], sync=sync)
     request = emulator.requests[-1]
     assert request.path == MM_PATH
     assert request.messages == [
@@ -405,7 +390,7 @@ async def test_images_go_to_the_multimodal_endpoint(
 
     count = len(emulator.requests)
     with pytest.raises(ValueError, match="does not take images"):
-        await invoke(make(emulator, model="qwen-plus"), [message], sync)
+        await call(chat_qwen(emulator, model="qwen-plus"), "invoke", [message], sync=sync)
     assert len(emulator.requests) == count
 
 
@@ -433,7 +418,7 @@ async def test_tool_history_from_any_source_is_sent_back(
         ),
         ToolMessage("晴", tool_call_id="toolu_1"),
     ]
-    answer = await invoke(make(emulator).bind_tools([get_weather]), history, sync)
+    answer = await call(chat_qwen(emulator).bind_tools([get_weather]), "invoke", history, sync=sync)
     assert answer.content == "[emulator] tool results: 晴"
     assert emulator.requests[-1].messages[1:] == [
         {
@@ -454,8 +439,11 @@ async def test_tool_history_from_any_source_is_sent_back(
 @pytest.mark.parametrize("sync", [True, False])
 async def test_forced_tool_choice_on_the_wire(emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "北京"})]))
-    message = await invoke(
-        make(emulator).bind_tools([get_weather], tool_choice="any"), "北京呢", sync
+    message = await call(
+        chat_qwen(emulator).bind_tools([get_weather], tool_choice="any"),
+        "invoke",
+        "北京呢",
+        sync=sync,
     )
     assert emulator.requests[-1].parameters["tool_choice"] == {
         "type": "function",
@@ -466,7 +454,7 @@ async def test_forced_tool_choice_on_the_wire(emulator: DashScopeEmulator, sync:
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_agent_loop_with_two_tools(emulator: DashScopeEmulator, sync: bool) -> None:
-    from langchain.agents import create_agent
+    create_agent = pytest.importorskip("langchain.agents").create_agent  # langchain, langgraph: dev
 
     emulator.enqueue(
         Reply.tool_calls(
@@ -477,9 +465,9 @@ async def test_agent_loop_with_two_tools(emulator: DashScopeEmulator, sync: bool
         ),
         Reply.text("杭州晴，25°C，现在 12:00。"),
     )
-    agent = create_agent(make(emulator), [get_weather, get_time])
+    agent = create_agent(chat_qwen(emulator), [get_weather, get_time])
     question = {"messages": [HumanMessage("杭州现在天气和时间？")]}
-    state = agent.invoke(question) if sync else await agent.ainvoke(question)
+    state = await call(agent, "invoke", question, sync=sync)
     messages = state["messages"]
     assert [m.type for m in messages] == ["human", "ai", "tool", "tool", "ai"]
     assert messages[-1].content == "杭州晴，25°C，现在 12:00。"
@@ -515,10 +503,14 @@ async def test_structured_output_each_method(
     else:
         reply = Reply.text(json.dumps(RECIPE, ensure_ascii=False))
     emulator.enqueue(reply, reply, reply)
-    structured = make(emulator).with_structured_output(Recipe, method=method)  # type: ignore[arg-type]
+    structured = chat_qwen(emulator).with_structured_output(Recipe, method=method)  # type: ignore[arg-type]
     handler = _Options()
-    result = await invoke(
-        structured, "用萝卜、土豆、茄子做一道菜", sync, config={"callbacks": [handler]}
+    result = await call(
+        structured,
+        "invoke",
+        "用萝卜、土豆、茄子做一道菜",
+        sync=sync,
+        config={"callbacks": [handler]},
     )
     assert result == Recipe(**RECIPE)
     fmt = handler.options[0]["ls_structured_output_format"]
@@ -539,11 +531,11 @@ async def test_structured_output_each_method(
     else:
         assert request.parameters["response_format"]["json_schema"]["name"] == "Recipe"
 
-    parsed = await stream(structured, "用萝卜、土豆、茄子做一道菜", sync)
+    parsed = await collect(structured, "stream", "用萝卜、土豆、茄子做一道菜", sync=sync)
     assert parsed[-1] == Recipe(**RECIPE)
 
-    raw = make(emulator).with_structured_output(Recipe, method=method, include_raw=True)  # type: ignore[arg-type]
-    out = await invoke(raw, "用萝卜、土豆、茄子做一道菜", sync)
+    raw = chat_qwen(emulator).with_structured_output(Recipe, method=method, include_raw=True)  # type: ignore[arg-type]
+    out = await call(raw, "invoke", "用萝卜、土豆、茄子做一道菜", sync=sync)
     assert out["parsed"] == Recipe(**RECIPE)
     assert out["parsing_error"] is None
     assert isinstance(out["raw"], AIMessage)
@@ -555,7 +547,9 @@ async def test_structured_streaming_yields_partial_dicts(
 ) -> None:
     emulator.enqueue(Reply.tool_calls([ToolCall("Recipe", RECIPE)]))
     schema = Recipe.model_json_schema()
-    parts = await stream(make(emulator).with_structured_output(schema), "做菜", sync)
+    parts = await collect(
+        chat_qwen(emulator).with_structured_output(schema), "stream", "做菜", sync=sync
+    )
     assert len(parts) > 1  # partial JSON arrives piece by piece
     assert parts[-1] == RECIPE
     assert all(set(p) <= {"name", "ingredients"} for p in parts)
@@ -563,7 +557,7 @@ async def test_structured_streaming_yields_partial_dicts(
 
 async def test_json_mode_keeps_messages_that_mention_json(emulator: DashScopeEmulator) -> None:
     emulator.enqueue(Reply.text('{"name": "x", "ingredients": []}'))
-    structured = make(emulator).with_structured_output(method="json_mode")
+    structured = chat_qwen(emulator).with_structured_output(method="json_mode")
     assert structured.invoke("Reply in JSON please") == {"name": "x", "ingredients": []}
     assert emulator.requests[-1].messages == [{"role": "user", "content": "Reply in JSON please"}]
 
@@ -572,18 +566,20 @@ async def test_json_mode_keeps_messages_that_mention_json(emulator: DashScopeEmu
 async def test_structured_output_while_thinking(emulator: DashScopeEmulator, sync: bool) -> None:
     # Hybrid model set to think: this runnable (only) turns thinking off, so the tool is forced.
     emulator.enqueue(Reply.tool_calls([ToolCall("Recipe", RECIPE)]))
-    llm = make(emulator, enable_thinking=True)
-    assert await invoke(llm.with_structured_output(Recipe), "做菜", sync) == Recipe(**RECIPE)
+    llm = chat_qwen(emulator, enable_thinking=True)
+    recipe = await call(llm.with_structured_output(Recipe), "invoke", "做菜", sync=sync)
+    assert recipe == Recipe(**RECIPE)
     assert emulator.requests[-1].parameters["enable_thinking"] is False
     assert llm.enable_thinking is True
 
     # A model that always thinks cannot be forced: tool_choice auto, and no call is an error.
-    thinker = make(emulator, model="qwen3-30b-a3b-thinking-2507")
+    thinker = chat_qwen(emulator, model="qwen3-30b-a3b-thinking-2507")
+    structured = thinker.with_structured_output(Recipe)
     emulator.enqueue(Reply.tool_calls([ToolCall("Recipe", RECIPE)]), Reply.text("I'd rather chat."))
-    assert await invoke(thinker.with_structured_output(Recipe), "做菜", sync) == Recipe(**RECIPE)
+    assert await call(structured, "invoke", "做菜", sync=sync) == Recipe(**RECIPE)
     assert emulator.requests[-1].parameters["tool_choice"] == "auto"
     with pytest.raises(OutputParserException, match="without calling the 'Recipe' tool"):
-        await invoke(thinker.with_structured_output(Recipe), "做菜", sync)
+        await call(structured, "invoke", "做菜", sync=sync)
 
 
 # ------------------------------------------------------------------------ cancellation
@@ -598,7 +594,7 @@ LONG = "萝卜土豆茄子" * 100
 
 def test_breaking_out_of_stream_closes_the_connection(emulator: DashScopeEmulator) -> None:
     http = httpx.Client()
-    llm = make(emulator, http_client=http)
+    llm = chat_qwen(emulator, http_client=http)
     emulator.enqueue(Reply.text(LONG, chunks=300))
     pool = http._transport._pool  # type: ignore[attr-defined]
     received = 0
@@ -618,7 +614,7 @@ async def test_cancelling_an_astream_task_closes_the_connection(
     emulator: DashScopeEmulator,
 ) -> None:
     http = httpx.AsyncClient()
-    llm = make(emulator, http_async_client=http)
+    llm = chat_qwen(emulator, http_async_client=http)
     emulator.enqueue(Reply.text(LONG, chunks=300))
     pool = http._transport._pool  # type: ignore[attr-defined]
     got: list[Any] = []
@@ -645,7 +641,7 @@ async def test_cancelling_an_astream_task_closes_the_connection(
 
 async def test_closing_an_astream_closes_the_connection(emulator: DashScopeEmulator) -> None:
     http = httpx.AsyncClient()
-    llm = make(emulator, http_async_client=http)
+    llm = chat_qwen(emulator, http_async_client=http)
     emulator.enqueue(Reply.text(LONG, chunks=300))
     pool = http._transport._pool  # type: ignore[attr-defined]
     agen: AsyncIterator[Any] = llm.astream("做菜")
@@ -658,32 +654,29 @@ async def test_closing_an_astream_closes_the_connection(emulator: DashScopeEmula
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_several_choices_cannot_be_streamed(emulator: DashScopeEmulator, sync: bool) -> None:
-    llm = ChatQwen(model="qwen-plus", api_key=emulator.api_key, base_url=emulator.base_url)
+    llm = chat_qwen(emulator)
     with pytest.raises(ValueError, match="n=2 cannot be streamed"):
-        if sync:
-            list(llm.stream("hi", n=2))
-        else:
-            [c async for c in llm.astream("hi", n=2)]
+        await collect(llm, "stream", "hi", sync=sync, n=2)
     assert emulator.requests == []
 
 
 @pytest.mark.parametrize("sync", [True, False])
 async def test_a_copy_with_other_settings_uses_them(
-    emulator: DashScopeEmulator, sync: bool
+    make_emulator: Callable[..., DashScopeEmulator], emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    llm = make(emulator)
-    await invoke(llm, "hi", sync)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        update = {"base_url": other.base_url, "api_key": SecretStr("sk-other")}
-        copy = llm.model_copy(update=update)
-        await invoke(copy, "hi", sync)
-        assert len(other.requests) == 1
-        await invoke(llm, "hi", sync)  # the original keeps its own settings
-        assert len(emulator.requests) == 2
-        llm.base_url = other.base_url  # assignment too
-        llm.api_key = SecretStr("sk-other")
-        await invoke(llm, "hi", sync)
-        assert len(other.requests) == 2
+    llm = chat_qwen(emulator)
+    await call(llm, "invoke", "hi", sync=sync)
+    other = make_emulator(api_key="sk-other")
+    update = {"base_url": other.base_url, "api_key": SecretStr("sk-other")}
+    copy = llm.model_copy(update=update)
+    await call(copy, "invoke", "hi", sync=sync)
+    assert len(other.requests) == 1
+    await call(llm, "invoke", "hi", sync=sync)  # the original keeps its own settings
+    assert len(emulator.requests) == 2
+    llm.base_url = other.base_url  # assignment too
+    llm.api_key = SecretStr("sk-other")
+    await call(llm, "invoke", "hi", sync=sync)
+    assert len(other.requests) == 2
 
 
 async def test_async_calls_never_touch_the_sync_transport(
@@ -696,12 +689,12 @@ async def test_async_calls_never_touch_the_sync_transport(
 
     monkeypatch.setattr(ChatQwen, "_client", property(sync_transport))
     monkeypatch.setattr(QwenEmbeddings, "_client", property(sync_transport))
-    llm = make(emulator)
+    llm = chat_qwen(emulator)
     assert (await llm.ainvoke("hi")).content
     assert len(await llm.abatch(["a", "b"])) == 2
     assert [chunk async for chunk in llm.astream("hi")]
-    assert (await make(emulator, streaming=True).ainvoke("hi")).content
-    embeddings = QwenEmbeddings(base_url=emulator.base_url, api_key=emulator.api_key)
+    assert (await chat_qwen(emulator, streaming=True).ainvoke("hi")).content
+    embeddings = qwen_embeddings(emulator)
     assert len(await embeddings.aembed_documents([f"t{i}" for i in range(12)])) == 12
     assert await embeddings.aembed_query("杭州")
     with pytest.raises(AssertionError, match="sync transport"):

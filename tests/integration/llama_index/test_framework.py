@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from llama_index_qwen import Qwen, QwenEmbedding
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._calls import call, collect
 
 # Third-party warnings of the agent stack (llama-index-core 0.14.25, llama-index-workflows
 # 2.26, pydantic 2.14): workflows inspects agent instances with inspect.getmembers(), which reads
@@ -307,18 +308,9 @@ ENTRY_POINTS = (
 
 
 async def _call(llm: Any, kind: str) -> None:
-    """One call through an entry point, consumed to the end."""
+    """One call through an entry point (named in full: ``astream_chat``), consumed to the end."""
     arg: Any = "count me" if "complete" in kind else [ChatMessage(role="user", content="count me")]
-    result = getattr(llm, kind)(arg)
-    if kind.startswith("a"):
-        result = await result
-    if "stream" in kind:
-        if kind.startswith("a"):
-            async for _ in result:
-                pass
-        else:
-            for _ in result:
-                pass
+    await (collect if "stream" in kind else call)(llm, kind, arg)
 
 
 @pytest.mark.parametrize("kind", ENTRY_POINTS)

@@ -1,8 +1,8 @@
 """Contract suite for ``Qwen`` against the emulator over real loopback HTTP.
 
 Every entry point runs sync and async with one test body. Replies are scripted with
-``emu.enqueue`` where a test needs a particular answer (tool calls, reasoning, errors, exact
-usage); otherwise the emulator's deterministic echo answers.
+``emulator.enqueue`` where a test needs a particular answer (tool calls, reasoning, errors,
+exact usage); otherwise the emulator's deterministic echo answers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pytest
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
-    CompletionResponse,
     ImageBlock,
     TextBlock,
     ThinkingBlock,
@@ -35,6 +34,7 @@ from qwen_dashscope import (
     ServerError,
 )
 from qwen_dashscope.testing import DashScopeEmulator, Reply, ToolCall
+from tests._calls import call, collect
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -42,28 +42,6 @@ PNG = base64.b64decode(
 USER = [ChatMessage(role="user", content="你好, Qwen")]
 LLMFactory = Callable[..., Qwen]
 SYNC = pytest.mark.parametrize("sync", [True, False], ids=["sync", "async"])
-
-
-async def chat(llm: Qwen, sync: bool, messages: list[ChatMessage], **kw: Any) -> ChatResponse:
-    return llm.chat(messages, **kw) if sync else await llm.achat(messages, **kw)
-
-
-async def stream(
-    llm: Qwen, sync: bool, messages: list[ChatMessage], **kw: Any
-) -> list[ChatResponse]:
-    if sync:
-        return list(llm.stream_chat(messages, **kw))
-    return [item async for item in await llm.astream_chat(messages, **kw)]
-
-
-async def complete(llm: Qwen, sync: bool, prompt: str) -> CompletionResponse:
-    return llm.complete(prompt) if sync else await llm.acomplete(prompt)
-
-
-async def stream_complete(llm: Qwen, sync: bool, prompt: str) -> list[CompletionResponse]:
-    if sync:
-        return list(llm.stream_complete(prompt))
-    return [item async for item in await llm.astream_complete(prompt)]
 
 
 def get_weather(city: str) -> str:
@@ -86,7 +64,7 @@ USAGE = {"input_tokens": 321, "output_tokens": 54, "total_tokens": 375}
 @SYNC
 async def test_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("你好！我是通义千问。", usage=USAGE))
-    response = await chat(make_llm(), sync, USER)
+    response = await call(make_llm(), "chat", USER, sync=sync)
     assert response.message.role == "assistant"
     assert response.message.content == "你好！我是通义千问。"
     assert response.delta is None
@@ -126,7 +104,7 @@ async def test_a_call_may_pick_another_model(
 @SYNC
 async def test_stream_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("Hello there, streaming world!", chunks=5, usage=USAGE))
-    items = await stream(make_llm(), sync, USER)
+    items = await collect(make_llm(), "stream_chat", USER, sync=sync)
     assert len(items) >= 5
     assert all(isinstance(item.delta, str) for item in items)
     assert "".join(item.delta or "" for item in items) == "Hello there, streaming world!"
@@ -144,17 +122,18 @@ async def test_stream_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sy
 async def test_stream_usage_grows_to_the_final_count(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
-    items = await stream(make_llm(), sync, [ChatMessage(role="user", content="one two three four")])
+    four = [ChatMessage(role="user", content="one two three four")]
+    items = await collect(make_llm(), "stream_chat", four, sync=sync)
     counts = [item.additional_kwargs["completion_tokens"] for item in items]
     assert counts == sorted(counts)
-    final = await chat(make_llm(), sync, [ChatMessage(role="user", content="one two three four")])
+    final = await call(make_llm(), "chat", four, sync=sync)
     assert counts[-1] == final.additional_kwargs["completion_tokens"] > 0
 
 
 @SYNC
 async def test_complete(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("Completed.", usage=USAGE))
-    response = await complete(make_llm(), sync, "Say it")
+    response = await call(make_llm(), "complete", "Say it", sync=sync)
     assert response.text == "Completed."
     assert response.additional_kwargs["total_tokens"] == 375
     assert response.raw is not None
@@ -167,7 +146,7 @@ async def test_stream_complete(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     emulator.enqueue(Reply.text("Streamed completion.", chunks=4, usage=USAGE))
-    items = await stream_complete(make_llm(), sync, "Go")
+    items = await collect(make_llm(), "stream_complete", "Go", sync=sync)
     assert all(isinstance(item.delta, str) for item in items)
     assert "".join(item.delta or "" for item in items) == "Streamed completion."
     assert items[-1].text == "Streamed completion."
@@ -195,7 +174,7 @@ def PromptTemplateLike(template: str) -> Any:
 @SYNC
 async def test_thinking_chat(make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool) -> None:
     emulator.enqueue(Reply.text("42", reasoning="Six times seven."))
-    response = await chat(make_llm(enable_thinking=True), sync, USER)
+    response = await call(make_llm(enable_thinking=True), "chat", USER, sync=sync)
     first, second = response.message.blocks
     assert isinstance(first, ThinkingBlock)
     assert first.content == "Six times seven."
@@ -209,7 +188,9 @@ async def test_thinking_stream(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     emulator.enqueue(Reply.text("The answer is 42.", reasoning="Let me think about this."))
-    items = await stream(make_llm(model="qwen3-max", enable_thinking=True), sync, USER)
+    items = await collect(
+        make_llm(model="qwen3-max", enable_thinking=True), "stream_chat", USER, sync=sync
+    )
     thinking = "".join(item.additional_kwargs.get("thinking_delta", "") for item in items)
     assert thinking == "Let me think about this."
     assert "".join(item.delta or "" for item in items) == "The answer is 42."
@@ -225,7 +206,7 @@ async def test_stream_only_thinking_is_streamed_internally(
 ) -> None:
     """qwen3 open-source models think by default and only when streaming."""
     emulator.enqueue(Reply.text("Done.", reasoning="Quick thought."))
-    response = await chat(make_llm(model="qwen3-235b-a22b"), sync, USER)
+    response = await call(make_llm(model="qwen3-235b-a22b"), "chat", USER, sync=sync)
     assert response.message.content == "Done."
     assert isinstance(response.message.blocks[0], ThinkingBlock)
     assert response.additional_kwargs["completion_tokens"] > 0
@@ -442,7 +423,9 @@ async def test_own_messages_round_trip(
     emulator.enqueue(_weather_and_time(), Reply.text("Sunny, noon."))
     llm = make_llm()
     history = [ChatMessage(role="user", content="Weather and time?")]
-    first = await chat(llm, sync, history, tools=[t.metadata.to_openai_tool() for t in TOOLS])
+    first = await call(
+        llm, "chat", history, sync=sync, tools=[t.metadata.to_openai_tool() for t in TOOLS]
+    )
     model_message = first.raw["output"]["choices"][0]["message"]  # type: ignore[index]
     results = [
         ChatMessage(
@@ -452,7 +435,7 @@ async def test_own_messages_round_trip(
         )
         for s in llm.get_tool_calls_from_response(first)
     ]
-    second = await chat(llm, sync, [*history, first.message, *results])
+    second = await call(llm, "chat", [*history, first.message, *results], sync=sync)
     assert second.message.content == "Sunny, noon."
     sent = emulator.requests[1].messages
     # the same calls, minus "index" (a position that only responses carry)
@@ -474,13 +457,15 @@ async def test_streamed_message_round_trips_too(
 ) -> None:
     emulator.enqueue(_weather_and_time(), Reply.text("ok"))
     llm = make_llm()
-    items = await stream(llm, sync, USER, tools=[t.metadata.to_openai_tool() for t in TOOLS])
+    items = await collect(
+        llm, "stream_chat", USER, sync=sync, tools=[t.metadata.to_openai_tool() for t in TOOLS]
+    )
     selections = llm.get_tool_calls_from_response(items[-1])
     results = [
         ChatMessage(role="tool", content="r", additional_kwargs={"tool_call_id": s.tool_id})
         for s in selections
     ]
-    await chat(llm, sync, [*USER, items[-1].message, *results])
+    await call(llm, "chat", [*USER, items[-1].message, *results], sync=sync)
     sent = emulator.requests[1].messages[1]
     assert [c["function"] for c in sent["tool_calls"]] == [
         {"name": "get_weather", "arguments": '{"city": "杭州"}'},
@@ -508,7 +493,7 @@ async def test_images_go_to_the_multimodal_endpoint(
 ) -> None:
     block = _image_blocks(tmp_path)[source]
     message = ChatMessage(role="user", blocks=[block, TextBlock(text="What is this?")])
-    response = await chat(make_llm(model="qwen3-vl-plus"), sync, [message])
+    response = await call(make_llm(model="qwen3-vl-plus"), "chat", [message], sync=sync)
     assert response.message.content == "[emulator] What is this?"
     [request] = emulator.requests
     assert request.endpoint == "multimodal-generation"
@@ -621,13 +606,13 @@ async def test_call_kwargs_override_and_are_validated_before_sending(
     make_llm: LLMFactory, emulator: DashScopeEmulator, sync: bool
 ) -> None:
     llm = make_llm(temperature=0.3)
-    await chat(llm, sync, USER, temperature=1.5, top_k=5)
+    await call(llm, "chat", USER, sync=sync, temperature=1.5, top_k=5)
     assert emulator.requests[0].parameters["temperature"] == 1.5
     assert emulator.requests[0].parameters["top_k"] == 5
     with pytest.raises(InvalidRequestError, match="temperature"):
-        await chat(llm, sync, USER, temperature=5)
+        await call(llm, "chat", USER, sync=sync, temperature=5)
     with pytest.raises(InvalidRequestError, match="top_p"):
-        await stream(llm, sync, USER, top_p=0)
+        await collect(llm, "stream_chat", USER, sync=sync, top_p=0)
     assert len(emulator.requests) == 1
 
 
@@ -650,7 +635,7 @@ async def test_service_errors_are_typed_with_request_id(
 ) -> None:
     emulator.enqueue(Reply.error(429, "Throttling.RateQuota", "Requests rate limit exceeded."))
     with pytest.raises(RateLimitError) as info:
-        await chat(make_llm(), sync, USER)
+        await call(make_llm(), "chat", USER, sync=sync)
     assert info.value.status_code == 429
     assert info.value.code == "Throttling.RateQuota"
     assert info.value.request_id
@@ -680,7 +665,7 @@ async def test_a_dropped_stream_is_an_error_not_a_short_answer(
 ) -> None:
     emulator.enqueue(Reply.drop(after_chunks=2))
     with pytest.raises(APIConnectionError):
-        await stream(make_llm(), sync, USER)
+        await collect(make_llm(), "stream_chat", USER, sync=sync)
 
 
 @SYNC
@@ -690,7 +675,7 @@ async def test_rejected_key_never_appears_in_the_error(
     secret = "sk-wrong-but-secret-42"
     llm = make_llm(api_key=secret)
     with pytest.raises(AuthenticationError) as info:
-        await chat(llm, sync, USER)
+        await call(llm, "chat", USER, sync=sync)
     assert secret not in str(info.value)
     assert secret not in repr(info.value)
     assert info.value.request_id
@@ -713,17 +698,19 @@ def test_transport_settings_reach_the_clients(
 
 
 async def test_a_copy_with_other_settings_uses_them(
-    make_llm: LLMFactory, emulator: DashScopeEmulator
+    make_emulator: Callable[..., DashScopeEmulator],
+    make_llm: LLMFactory,
+    emulator: DashScopeEmulator,
 ) -> None:
     llm = make_llm()
     llm.chat(USER)
-    with DashScopeEmulator(api_key="sk-other") as other:
-        copy = llm.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
-        copy.chat(USER)
-        await copy.achat(USER)
-        assert len(other.requests) == 2
-        llm.chat(USER)  # the original keeps its own settings
-        assert len(emulator.requests) == 2
+    other = make_emulator(api_key="sk-other")
+    copy = llm.model_copy(update={"base_url": other.base_url, "api_key": SecretStr("sk-other")})
+    copy.chat(USER)
+    await copy.achat(USER)
+    assert len(other.requests) == 2
+    llm.chat(USER)  # the original keeps its own settings
+    assert len(emulator.requests) == 2
 
 
 @SYNC
@@ -757,7 +744,7 @@ async def test_several_choices_all_reach_the_response(sync: bool) -> None:
         http_client=httpx.Client(transport=transport),
         async_http_client=httpx.AsyncClient(transport=transport),
     )
-    response = llm.chat(USER) if sync else await llm.achat(USER)
+    response = await call(llm, "chat", USER, sync=sync)
     assert sent[0]["parameters"]["n"] == 2
     assert response.message.content == "A"
     assert [m.content for m in response.additional_kwargs["choices"]] == ["A", "B"]

@@ -1,5 +1,5 @@
 """Text embeddings: limits, determinism, ordering and retrieval sanity (rerank and
-multimodal embeddings: test_emulator_retrieval.py)."""
+multimodal embeddings: test_retrieval.py)."""
 
 from __future__ import annotations
 
@@ -138,11 +138,13 @@ def test_retrieval_finds_the_related_document(client: httpx.Client, query: str, 
     assert scores[best] > 0.2
 
 
-def test_shuffled_embeddings_keep_text_index(emu: DashScopeEmulator, client: httpx.Client) -> None:
+def test_shuffled_embeddings_keep_text_index(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
     texts = ["alpha", "beta", "gamma", "delta", "epsilon"]
     in_order = client.post(EMBED_PATH, json=embed_request(texts)).json()["output"]["embeddings"]
     assert [i["text_index"] for i in in_order] == [0, 1, 2, 3, 4]
-    emu.shuffle_embeddings = True
+    emulator.shuffle_embeddings = True
     shuffled = client.post(EMBED_PATH, json=embed_request(texts)).json()["output"]["embeddings"]
     assert [i["text_index"] for i in shuffled] != [0, 1, 2, 3, 4]
     assert sorted(i["text_index"] for i in shuffled) == [0, 1, 2, 3, 4]
@@ -165,16 +167,18 @@ def test_sparse_output(client: httpx.Client) -> None:
     assert rejected.status_code == 400
 
 
-def test_embeddings_do_not_consume_the_queue(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.enqueue(Reply.text("for chat"))
+def test_embeddings_do_not_consume_the_queue(
+    emulator: DashScopeEmulator, client: httpx.Client
+) -> None:
+    emulator.enqueue(Reply.text("for chat"))
     vectors(client, ["x"])
-    assert emu.pending == 1
+    assert emulator.pending == 1
     body = client.post(TEXT_PATH, json=chat(result_format="message")).json()
     assert body["output"]["choices"][0]["message"]["content"] == "for chat"
 
 
-def test_rules_can_fail_embeddings(emu: DashScopeEmulator, client: httpx.Client) -> None:
-    emu.when(
+def test_rules_can_fail_embeddings(emulator: DashScopeEmulator, client: httpx.Client) -> None:
+    emulator.when(
         lambda r: r.endpoint == "text-embedding",
         Reply.error(429, "Throttling", "slow down"),
         times=1,
@@ -187,7 +191,7 @@ def test_rules_can_fail_embeddings(emu: DashScopeEmulator, client: httpx.Client)
 # ---------------------------------------------------------------------------- compat
 
 
-def test_compat_embeddings(emu: DashScopeEmulator, client: httpx.Client) -> None:
+def test_compat_embeddings(emulator: DashScopeEmulator, client: httpx.Client) -> None:
     body = {"model": "text-embedding-v3", "input": ["hello world", "你好"], "dimensions": 256}
     response = client.post(COMPAT_EMBED_PATH, json=body).json()
     assert set(response) == {"data", "model", "object", "usage", "id"}
@@ -204,7 +208,7 @@ def test_compat_embeddings(emu: DashScopeEmulator, client: httpx.Client) -> None
     decoded = struct.unpack(f"<{len(raw) // 4}f", raw)
     assert all(math.isclose(a, b, abs_tol=1e-6) for a, b in zip(decoded, native, strict=True))
 
-    emu.shuffle_embeddings = True
+    emulator.shuffle_embeddings = True
     shuffled = client.post(COMPAT_EMBED_PATH, json={**body, "input": ["a", "b", "c"]}).json()
     assert [d["index"] for d in shuffled["data"]] != [0, 1, 2]
 

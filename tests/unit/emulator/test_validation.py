@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -443,7 +444,7 @@ INVALID: list[tuple[str, str, Any, bool, str, str]] = [
     ids=[case[0] for case in INVALID],
 )
 def test_invalid_request(
-    emu: DashScopeEmulator,
+    emulator: DashScopeEmulator,
     client: httpx.Client,
     path: str,
     body: Any,
@@ -464,7 +465,7 @@ def test_invalid_request(
         error = response.json()
     assert (error["code"], error["message"]) == (code, message)
     assert error["request_id"] == response.headers["x-request-id"]
-    assert emu.requests[-1].body == body
+    assert emulator.requests[-1].body == body
 
 
 VALID: list[tuple[str, str, Any, bool]] = [
@@ -603,13 +604,13 @@ def test_media_tokens(client: httpx.Client) -> None:
     assert usage["input_tokens"] == 1 + 512 + 128
 
 
-def test_input_length_limit() -> None:
-    with DashScopeEmulator(models={"qwen-plus": {"max_input": 5}}) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        ok = httpx.post(emu.url + TEXT_PATH, json=chat("one two three four five"), headers=headers)
-        too_long = httpx.post(
-            emu.url + TEXT_PATH, json=chat("one two three four five six"), headers=headers
-        )
+def test_input_length_limit(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(models={"qwen-plus": {"max_input": 5}})
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    ok = httpx.post(emu.url + TEXT_PATH, json=chat("one two three four five"), headers=headers)
+    too_long = httpx.post(
+        emu.url + TEXT_PATH, json=chat("one two three four five six"), headers=headers
+    )
     assert ok.status_code == 200
     assert too_long.status_code == 400
     assert too_long.json()["message"] == "Range of input length should be [1, 5]"
@@ -626,12 +627,12 @@ def test_body_not_json(client: httpx.Client) -> None:
     assert client.post(TEXT_PATH, content=b"[1, 2]").json()["code"] == "InvalidParameter"
 
 
-def test_validation_of_model_override() -> None:
-    with DashScopeEmulator(models={"qwen-max": {"max_output": 10}}) as emu:
-        headers = {"Authorization": f"Bearer {emu.api_key}"}
-        response = httpx.post(
-            emu.url + TEXT_PATH, json=chat(model="qwen-max", max_tokens=11), headers=headers
-        )
+def test_validation_of_model_override(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(models={"qwen-max": {"max_output": 10}})
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    response = httpx.post(
+        emu.url + TEXT_PATH, json=chat(model="qwen-max", max_tokens=11), headers=headers
+    )
     assert response.json()["message"] == "Range of max_tokens should be [1, 10]"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -37,19 +37,10 @@ def _close_http() -> Iterator[None]:
     HTTP.close()
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, DashScopeEmulator]]:
-    emus = {name: DashScopeEmulator(flavour=name).start() for name in FLAVOURS}
-    yield emus
-    for emu in emus.values():
-        emu.stop()
-
-
 @pytest.fixture
-def emus(servers: dict[str, DashScopeEmulator]) -> dict[str, DashScopeEmulator]:
-    for emu in servers.values():
-        emu.reset()
-    return servers
+def emus(flavoured: Callable[[str], DashScopeEmulator]) -> dict[str, DashScopeEmulator]:
+    """Every self-hosted flavour (the session's, reset for this test), by name."""
+    return {name: flavoured(name) for name in FLAVOURS}
 
 
 def post(emu: DashScopeEmulator, body: dict[str, Any], path: str = "/chat/completions") -> Any:
@@ -104,13 +95,13 @@ def test_each_server_names_the_reasoning_its_way(
         )
 
 
-def test_vllm_015_sends_both_keys() -> None:
+def test_vllm_015_sends_both_keys(make_emulator: Callable[..., DashScopeEmulator]) -> None:
     legacy = dataclasses.replace(
         FLAVOURS["vllm"], reasoning_keys=("reasoning", "reasoning_content")
     )
-    with DashScopeEmulator(flavour=legacy) as emu:
-        message = chat(emu)["choices"][0]["message"]
-        assert message["reasoning"] == message["reasoning_content"]
+    emu = make_emulator(flavour=legacy)
+    message = chat(emu)["choices"][0]["message"]
+    assert message["reasoning"] == message["reasoning_content"]
 
 
 @pytest.mark.parametrize(
@@ -220,33 +211,35 @@ def test_a_failed_parse_inside_the_reasoning_sglang(emus: dict[str, DashScopeEmu
     assert "<parameter=city>\nBoston\n</parameter>" in choice["message"]["reasoning_content"]
 
 
-def test_without_a_reasoning_parser_the_think_tags_stay_in_the_content() -> None:
+def test_without_a_reasoning_parser_the_think_tags_stay_in_the_content(
+    make_emulator: Callable[..., DashScopeEmulator],
+) -> None:
     for think_in_prompt, opens in ((False, True), (True, False)):
         flavour = dataclasses.replace(
             FLAVOURS["vllm"], reasoning_parser=False, think_in_prompt=think_in_prompt
         )
-        with DashScopeEmulator(flavour=flavour) as emu:
-            content = chat(emu)["choices"][0]["message"]["content"]
-            assert ("</think>" in content) and content.startswith("<think>") is opens
-            text = "".join(d.get("content") or "" for d in deltas(chunks(emu)))
-            assert text.count("</think>") == 1
+        emu = make_emulator(flavour=flavour)
+        content = chat(emu)["choices"][0]["message"]["content"]
+        assert ("</think>" in content) and content.startswith("<think>") is opens
+        text = "".join(d.get("content") or "" for d in deltas(chunks(emu)))
+        assert text.count("</think>") == 1
 
 
-def test_vllm_without_a_tool_parser() -> None:
-    with DashScopeEmulator(flavour=dataclasses.replace(FLAVOURS["vllm"], tool_parser=False)) as emu:
-        response = post(
-            emu,
-            {
-                "model": "m",
-                "messages": [{"role": "user", "content": "x"}],
-                "tools": [WEATHER],
-                "tool_choice": "auto",
-            },
-        )
-        assert response.status_code == 400 and "--enable-auto-tool-choice" in response.text
-        emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "P"})]))
-        message = chat(emu, model="Qwen/Qwen3-8B", tools=[WEATHER])["choices"][0]["message"]
-        assert message["content"].startswith("<tool_call>") and not message["tool_calls"]
+def test_vllm_without_a_tool_parser(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(flavour=dataclasses.replace(FLAVOURS["vllm"], tool_parser=False))
+    response = post(
+        emu,
+        {
+            "model": "m",
+            "messages": [{"role": "user", "content": "x"}],
+            "tools": [WEATHER],
+            "tool_choice": "auto",
+        },
+    )
+    assert response.status_code == 400 and "--enable-auto-tool-choice" in response.text
+    emu.enqueue(Reply.tool_calls([ToolCall("get_weather", {"city": "P"})]))
+    message = chat(emu, model="Qwen/Qwen3-8B", tools=[WEATHER])["choices"][0]["message"]
+    assert message["content"].startswith("<tool_call>") and not message["tool_calls"]
 
 
 @pytest.mark.parametrize(
@@ -271,41 +264,44 @@ def test_probe_endpoints(
             assert HTTP.get(emu.url + other).status_code == 404
 
 
-def test_paths_of_each_kind_of_server(emus: dict[str, DashScopeEmulator]) -> None:
+def test_paths_of_each_kind_of_server(
+    emulator: DashScopeEmulator, emus: dict[str, DashScopeEmulator]
+) -> None:
     native = "/api/v1/services/aigc/text-generation/generation"
     assert HTTP.post(emus["vllm"].url + native, json={}).status_code == 404
     assert (
         HTTP.post(emus["vllm"].url + "/compatible-mode/v1/chat/completions", json={}).status_code
         == 404
     )
-    with DashScopeEmulator() as dashscope:
-        assert dashscope.base_url.endswith("/api/v1")
-        response = HTTP.post(dashscope.url + "/v1/chat/completions", json={})
-        assert response.status_code == 404
+    assert emulator.base_url.endswith("/api/v1")
+    response = HTTP.post(emulator.url + "/v1/chat/completions", json={})
+    assert response.status_code == 404
 
 
-def test_errors_in_each_servers_envelope(emus: dict[str, DashScopeEmulator]) -> None:
+def test_errors_in_each_servers_envelope(
+    make_emulator: Callable[..., DashScopeEmulator], emus: dict[str, DashScopeEmulator]
+) -> None:
     bad = {"model": "m", "messages": []}
     assert "message" in post(emus["vllm"], bad).json()["error"]
     assert post(emus["sglang"], bad).json()["object"] == "error"
     assert post(emus["ollama"], bad).json()["error"]["type"] == "invalid_request_error"
     assert post(emus["llamacpp"], bad).json()["error"]["code"] == 400
     served = dataclasses.replace(FLAVOURS["vllm"], served_models=("Qwen/Qwen3-8B",))
-    with DashScopeEmulator(flavour=served) as emu:
-        response = post(emu, {"model": "other", "messages": [{"role": "user", "content": "x"}]})
-        assert response.status_code == 404 and "does not exist" in response.text
+    emu = make_emulator(flavour=served)
+    response = post(emu, {"model": "other", "messages": [{"role": "user", "content": "x"}]})
+    assert response.status_code == 404 and "does not exist" in response.text
 
 
-def test_a_key_is_checked_only_when_given() -> None:
-    with DashScopeEmulator(flavour="vllm", api_key="token-abc") as emu:
-        body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
-        assert post(emu, body).status_code == 401
-        response = HTTP.post(
-            emu.base_url + "/chat/completions",
-            json=body,
-            headers={"Authorization": "Bearer token-abc"},
-        )
-        assert response.status_code == 200
+def test_a_key_is_checked_only_when_given(make_emulator: Callable[..., DashScopeEmulator]) -> None:
+    emu = make_emulator(flavour="vllm", api_key="token-abc")
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    assert post(emu, body).status_code == 401
+    response = HTTP.post(
+        emu.base_url + "/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer token-abc"},
+    )
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize(("name", "size"), [("vllm", 256), ("ollama", 256), ("llamacpp", 1024)])

@@ -21,6 +21,7 @@ from llama_index.core.schema import ImageDocument, ImageNode, NodeWithScore, Tex
 from llama_index_qwen import Qwen, QwenEmbedding, QwenMultiModalEmbedding, QwenRerank
 from qwen_dashscope import InvalidRequestError
 from qwen_dashscope.testing import DashScopeEmulator
+from tests._calls import call
 
 IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
 TEXTS = {
@@ -96,7 +97,7 @@ async def test_query_engine_with_the_reranker(
         node_postprocessors=[reranker],
     )
     query = "how long does the TeaBot warranty last"
-    response = engine.query(query) if sync else await engine.aquery(query)
+    response = await call(engine, "query", query, sync=sync)
     assert [n.node.metadata["src"] for n in response.source_nodes] == ["warranty", "claims"]
     scores = [n.score for n in response.source_nodes]
     assert all(isinstance(s, float) for s in scores) and scores == sorted(scores, reverse=True)  # type: ignore[type-var]
@@ -198,7 +199,7 @@ async def test_multimodal_vector_store_index(emulator: DashScopeEmulator, sync: 
     )
     retriever = index.as_retriever(similarity_top_k=1, image_similarity_top_k=1)
     query = "a snowy mountain"
-    found = retriever.retrieve(query) if sync else await retriever.aretrieve(query)
+    found = await call(retriever, "retrieve", query, sync=sync)
     images = [n for n in found if isinstance(n.node, ImageNode)]
     assert images[0].node.metadata["file_name"] == "mountain.png"  # type: ignore[union-attr]
     texts = [n for n in found if not isinstance(n.node, ImageNode)]
