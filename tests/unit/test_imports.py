@@ -1,45 +1,90 @@
-"""Package boundaries: each adapter imports only its own framework; public surfaces resolve."""
+"""Package boundaries: what importing each package (or using one of its names) loads.
+
+One fresh interpreter per scenario of ``SCENARIOS``: it runs the code, then lists
+``sys.modules``; the scenario names the modules that must not be loaded (``name``: the module
+and its submodules; ``prefix*``: any module whose name starts so) and those that must be.
+The public surfaces (``__all__``) resolve in this process.
+"""
 
 from __future__ import annotations
 
 import importlib
 import subprocess
 import sys
+from typing import NamedTuple
 
 import pytest
 
-
-def modules_after_import(module: str) -> set[str]:
-    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True
-    ).stdout
-    return set(out.split())
+FRAMEWORKS = ("langchain_core", "langchain", "langchain_qwen", "llama_index", "llama_index_qwen")
+NOT_LANGCHAIN = ("langchain*",)  # langchain, langchain_core, langchain_qwen, langchain_*...
+NOT_LLAMA_INDEX = ("llama_index", "llama_index_qwen")
+NOT_PEERS = ("openai", "dashscope")  # the SDKs of the packages ours replace
+NOT_RAY = ("ray",)  # an optional extra: not even qwen_dashscope.ray imports it (its workers do)
 
 
-@pytest.mark.parametrize(
-    ("module", "forbidden"),
-    [
-        ("qwen_dashscope", ("langchain_core", "llama_index", "langchain_qwen", "llama_index_qwen")),
-        ("langchain_qwen", ("llama_index", "llama_index_qwen")),
-        ("llama_index_qwen", ("langchain_core", "langchain", "langchain_qwen")),
-    ],
-)
-def test_no_cross_framework_imports(module: str, forbidden: tuple[str, ...]) -> None:
-    loaded = modules_after_import(module)
-    leaked = {m for m in loaded for f in forbidden if m == f or m.startswith(f + ".")}
-    assert leaked == set()
+class Scenario(NamedTuple):
+    code: str
+    not_loaded: tuple[str, ...]
+    loaded: tuple[str, ...] = ()
 
 
-def test_core_needs_only_httpx_and_pydantic() -> None:
-    loaded = modules_after_import("qwen_dashscope")
-    assert "aiohttp" not in loaded  # loaded lazily, only when an async pool is created
-    assert "qwen_dashscope.testing" not in loaded
-    # The clients (and httpx) load on first use, so importing an adapter stays cheap.
-    assert "httpx" not in loaded
-    assert "qwen_dashscope._client" not in loaded
-    # ...and the first use loads them.
-    assert "httpx" in modules_after_import("qwen_dashscope; qwen_dashscope.DashScopeClient")
+SCENARIOS = {
+    "core": Scenario(
+        "import qwen_dashscope",
+        (
+            *FRAMEWORKS,
+            *NOT_RAY,
+            # The clients (and httpx) load on first use, so importing an adapter stays cheap.
+            "httpx",
+            "qwen_dashscope._client",
+            "aiohttp",  # loaded lazily, only when an async pool is created
+            "qwen_dashscope.testing",
+            "qwen_dashscope._jobs",
+        ),
+    ),
+    "core-first-use": Scenario(
+        "import qwen_dashscope; qwen_dashscope.DashScopeClient",
+        (*FRAMEWORKS, *NOT_RAY),
+        ("httpx", "qwen_dashscope._client"),
+    ),
+    "core-async-client": Scenario(
+        "from qwen_dashscope import AsyncDashScopeClient",
+        (*FRAMEWORKS, *NOT_RAY, "aiohttp"),  # no pool created yet
+        ("httpx",),
+    ),
+    "core-ray-predictors": Scenario(
+        "import qwen_dashscope.ray", (*FRAMEWORKS, *NOT_RAY), ("qwen_dashscope.ray",)
+    ),
+    "emulator": Scenario("import qwen_dashscope.testing", (*FRAMEWORKS, *NOT_RAY)),
+    "langchain_qwen": Scenario("import langchain_qwen", (*NOT_LLAMA_INDEX, *NOT_PEERS, *NOT_RAY)),
+    "langchain_qwen-ChatQwen": Scenario(
+        "import langchain_qwen; langchain_qwen.ChatQwen",
+        (*NOT_LLAMA_INDEX, *NOT_PEERS, *NOT_RAY),
+        ("langchain_qwen.chat_models",),
+    ),
+    "llama_index_qwen": Scenario("import llama_index_qwen", (*NOT_LANGCHAIN, *NOT_PEERS, *NOT_RAY)),
+    "llama_index_qwen-Qwen": Scenario(
+        "import llama_index_qwen; llama_index_qwen.Qwen",
+        (*NOT_LANGCHAIN, *NOT_PEERS, *NOT_RAY),
+        ("llama_index_qwen.llms",),
+    ),
+}
+
+
+def _matches(module: str, pattern: str) -> bool:
+    if pattern.endswith("*"):
+        return module.startswith(pattern[:-1])
+    return module == pattern or module.startswith(pattern + ".")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS.values(), ids=list(SCENARIOS))
+def test_what_an_import_loads(scenario: Scenario) -> None:
+    code = f"import sys\n{scenario.code}\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    loaded = set(out.stdout.split())
+    leaked = {m for m in loaded for p in scenario.not_loaded if _matches(m, p)}
+    assert leaked == set(), f"{scenario.code!r} loaded what it must not"
+    assert set(scenario.loaded) - loaded == set(), f"{scenario.code!r} did not load these"
 
 
 @pytest.mark.parametrize("package", ["qwen_dashscope", "langchain_qwen", "llama_index_qwen"])
@@ -48,12 +93,3 @@ def test_public_surface(package: str) -> None:
     assert module.__all__, f"{package} exports nothing"
     for name in module.__all__:
         assert hasattr(module, name), f"{package}.__all__ names missing {name}"
-
-
-def test_ray_is_never_imported_by_the_package() -> None:
-    """Ray is an optional extra: not even ``qwen_dashscope.ray`` imports it (Ray's workers
-    do, since they run Ray)."""
-    for module in ("qwen_dashscope", "qwen_dashscope.ray", "langchain_qwen", "llama_index_qwen"):
-        loaded = modules_after_import(module)
-        assert not {m for m in loaded if m == "ray" or m.startswith("ray.")}, module
-    assert "qwen_dashscope._jobs" not in modules_after_import("qwen_dashscope")

@@ -1,4 +1,5 @@
-"""ChatQwen without the network: construction, validation, secrets, tool and schema binding."""
+"""ChatQwen without the network: the public surface, construction, validation, secrets, tool
+and schema binding. (What importing langchain_qwen loads: tests/unit/test_imports.py.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from langchain_core.runnables import RunnableBinding, RunnableSequence
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, SecretStr, ValidationError
 
+import langchain_qwen
 from langchain_qwen import ChatQwen, QwenEmbeddings
 from tests._wire import langchain_wire as _wire
 
@@ -32,6 +34,17 @@ def get_time(zone: str) -> str:
 
 
 # ---------------------------------------------------------------------------- construction
+
+
+def test_public_surface() -> None:
+    assert langchain_qwen.__all__ == [
+        "ChatQwen",
+        "QwenEmbeddings",
+        "QwenMultimodalEmbeddings",
+        "QwenRerank",
+    ]
+    for name in langchain_qwen.__all__:
+        assert getattr(langchain_qwen, name).__module__.startswith("langchain_qwen.")
 
 
 def test_aliases_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
