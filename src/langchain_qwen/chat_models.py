@@ -44,6 +44,7 @@ from qwen_dashscope import (
     validate_parameters,
 )
 
+from ._blocks import register as _register_blocks
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_neutral
 from ._structured import StructuredMethod, structured_runnable
 
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient, GenerationChunk
 
 __all__ = ["ChatQwen"]
+
+_register_blocks()  # standard content blocks for model_provider="dashscope"
 
 # Call-time keywords that configure the adapter rather than the request.
 _ADAPTER_KWARGS = frozenset(

@@ -48,3 +48,9 @@ def test_public_surface(package: str) -> None:
     assert module.__all__, f"{package} exports nothing"
     for name in module.__all__:
         assert hasattr(module, name), f"{package}.__all__ names missing {name}"
+
+
+def test_llama_index_embedding_alone_does_not_load_the_llm_module() -> None:
+    loaded = modules_after_import("llama_index_qwen; from llama_index_qwen import QwenEmbedding")
+    assert "llama_index_qwen.llms" not in loaded
+    assert "llama_index_qwen.embeddings" in loaded
