@@ -33,6 +33,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     check_field,
+    check_max_connections,
     check_thinking,
     check_tool_binding,
     connection_options,
@@ -89,6 +90,7 @@ class ChatQwen(BaseChatModel):
                 temperature=0.7,
                 max_tokens=1024,
                 # region="singapore", base_url=..., timeout=60, max_retries=2,
+                # max_connections=1000 (the shared pool's size),
                 # enable_thinking=..., enable_search=..., model_kwargs={"n": 1},
             )
 
@@ -258,6 +260,11 @@ class ChatQwen(BaseChatModel):
     """Retries of failed requests (429, 5xx, connection errors) before giving up."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    max_connections: int | None = None
+    """Most connections of the shared pool its requests use (default 1,000, the openai SDK's
+    figure; beyond it calls wait for a free connection). Objects with the same value share one
+    pool per process (sync) and per event loop (async). Not used for a client given as
+    ``http_client`` / ``http_async_client``: those keep their own ``httpx.Limits``."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to send sync requests with (proxies, mTLS, transports)."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
@@ -317,6 +324,9 @@ class ChatQwen(BaseChatModel):
                 )
         validate_parameters(self._default_parameters)
         ClientSettings.check(**self._connection())
+        check_max_connections(
+            self.max_connections, injected=(self.http_client, self.http_async_client)
+        )
         check_thinking(self.model, self.enable_thinking)
         return self
 

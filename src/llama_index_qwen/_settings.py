@@ -11,6 +11,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     InvalidRequestError,
+    check_max_connections,
     connection_options,
     reject_credentials,
     sort_unknown_keywords,
@@ -96,13 +97,16 @@ class TransportMixin:
         timeout: Any
         max_retries: int
         default_headers: dict[str, str] | None
+        max_connections: int | None
 
     def _connection(self) -> dict[str, Any]:
         return connection_options(self)
 
-    def _check_connection(self) -> None:
-        """Fail at construction on a missing key, bad region, base URL, timeout or retries."""
+    def _check_connection(self, http_client: Any = None, async_http_client: Any = None) -> None:
+        """Fail at construction on a missing key, bad region, base URL, timeout, retries or
+        pool size (``max_connections`` with both HTTP clients given sizes nothing)."""
         ClientSettings.resolve(**self._connection(), warn=False)
+        check_max_connections(self.max_connections, injected=(http_client, async_http_client))
 
     def _client_extra(self) -> dict[str, Any]:
         return {}

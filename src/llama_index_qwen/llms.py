@@ -267,6 +267,12 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
+    max_connections: int | None = Field(
+        default=None,
+        description="Most connections of the shared pool its requests use (default 1000, as "
+        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
+        "http_client / async_http_client (they keep their own httpx.Limits).",
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Other DashScope parameters sent with every call (e.g. "
@@ -323,7 +329,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         super().__init__(
             model=model or DEFAULT_MODEL, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs
         )
-        self._check_connection()
+        self._check_connection(http_client, async_http_client)
         validate_parameters(self._parameters())
         check_thinking(self.model, self.enable_thinking)
         self._http_client = http_client
