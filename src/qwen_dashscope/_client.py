@@ -458,27 +458,20 @@ class DashScopeClient(_BaseClient):
                 time.sleep(delay)
                 attempt += 1
 
-    def _events(self, wire: WireRequest) -> Generator[dict[str, Any], None, None]:
-        """Parsed events of a streaming request; the response is closed when this closes."""
-        deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = self._open_stream(wire.path, dumps(wire.body), deadline)
-        try:
-            yield first
-            yield from bodies
-        finally:
-            bodies.close()
-            response.close()
-
     # -- generation -----------------------------------------------------------------------
     def _chunks(
         self, wire: WireRequest, accumulator: StreamAccumulator
     ) -> Generator[GenerationChunk, None, None]:
-        events = self._events(wire)
+        """The delta chunks of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = self._open_stream(wire.path, dumps(wire.body), deadline)
         try:
-            for event in events:
+            yield from accumulator.feed(first)
+            for event in bodies:
                 yield from accumulator.feed(event)
         finally:
-            events.close()
+            bodies.close()
+            response.close()
         if not accumulator.finished:
             raise self._unfinished(accumulator)
 
@@ -744,29 +737,22 @@ class AsyncDashScopeClient(_BaseClient):
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    async def _events(self, wire: WireRequest) -> AsyncGenerator[dict[str, Any], None]:
-        """Parsed events of a streaming request; the response is closed when this closes."""
-        deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = await self._open_stream(wire.path, dumps(wire.body), deadline)
-        try:
-            yield first
-            async for body in bodies:
-                yield body
-        finally:
-            await bodies.aclose()
-            await response.aclose()
-
     # -- generation -----------------------------------------------------------------------
     async def _chunks(
         self, wire: WireRequest, accumulator: StreamAccumulator
     ) -> AsyncGenerator[GenerationChunk, None]:
-        events = self._events(wire)
+        """The delta chunks of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = await self._open_stream(wire.path, dumps(wire.body), deadline)
         try:
-            async for event in events:
+            for chunk in accumulator.feed(first):
+                yield chunk
+            async for event in bodies:
                 for chunk in accumulator.feed(event):
                     yield chunk
         finally:
-            await events.aclose()
+            await bodies.aclose()
+            await response.aclose()
         if not accumulator.finished:
             raise self._unfinished(accumulator)
 
