@@ -155,3 +155,17 @@ def test_every_model_class_takes_max_connections(path: str, async_client: str) -
     both = {"http_client": httpx.Client(), async_client: httpx.AsyncClient()}
     with pytest.raises(ValueError, match="max_connections"):
         cls(api_key="k", max_connections=9, **both)
+
+
+def test_the_shared_pools_do_not_even_parse_response_cookies() -> None:
+    response = httpx.Response(
+        200,
+        headers={"Set-Cookie": "acw_tc=abc;path=/"},
+        request=httpx.Request("POST", "https://dashscope.aliyuncs.com/api/v1/x"),
+    )
+    for client in (shared_http_client(), default_async_http_client()):
+        assert not client.cookies
+        client.cookies.extract_cookies(response)
+        assert not client.cookies
+        with pytest.raises(TypeError, match="no cookies"):
+            client.cookies = {"a": "b"}  # type: ignore[assignment]
