@@ -83,7 +83,7 @@ class _NoCookieStore(httpx.Cookies):
     def __init__(self) -> None:
         super().__init__(_NoCookies())
 
-    def extract_cookies(self, response: httpx.Response) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:  # noqa: ARG002
         return None
 
 
@@ -95,7 +95,7 @@ class Cookieless:
         return _NO_COOKIES
 
     @cookies.setter
-    def cookies(self, cookies: Any) -> None:
+    def cookies(self, cookies: Any) -> None:  # noqa: ARG002
         raise TypeError("the shared connection pools keep no cookies (see qwen_dashscope._pools)")
 
 
