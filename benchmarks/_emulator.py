@@ -96,13 +96,15 @@ def _serve(argv: list[str]) -> int:
     emulator = DashScopeEmulator(port=0).start()
     _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
     print(emulator.base_url, emulator.compatible_base_url, flush=True)
+    cpu = time.process_time()
     for line in sys.stdin:
         if line.strip() != "drain":
             continue
         counts = collections.Counter(request.endpoint for request in emulator.requests)
         emulator.reset()  # forgets the rules too: keeps the recorded requests few
         _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
-        print(json.dumps(counts), flush=True)
+        cpu, spent = time.process_time(), time.process_time() - cpu
+        print(json.dumps({"requests": counts, "cpu_s": spent}), flush=True)
     emulator.stop()
     return 0
 
@@ -135,15 +137,16 @@ class ScriptedEmulator:
         self.base_url, self.compatible_base_url = line
         return self
 
-    def drain(self) -> dict[str, int]:
-        """Requests per endpoint since the last drain."""
+    def drain(self) -> tuple[dict[str, int], float]:
+        """Requests per endpoint since the last drain, and the emulator's CPU seconds (all its
+        threads) in that time: when they come near a row's wall, the emulator bounds it."""
         import json
 
         assert self._proc is not None and self._proc.stdin and self._proc.stdout
         self._proc.stdin.write("drain\n")
         self._proc.stdin.flush()
-        counts: dict[str, int] = json.loads(self._proc.stdout.readline())
-        return counts
+        answer = json.loads(self._proc.stdout.readline())
+        return answer["requests"], answer["cpu_s"]
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is None:

@@ -170,15 +170,25 @@ async def _burst(
     return cpu, wall, results
 
 
+WARM = "+warm"
+"""Suffix of the window of an async row's second burst."""
+
+
 async def concurrent(client: Any, n: int) -> Row:
-    """``n`` concurrent calls, each answered after the emulator's latency."""
+    """``n`` concurrent calls, each answered after the emulator's latency: once on the pool
+    one warm-up call left (the client opens the connections it needs: the figures), then
+    once more on the connections the first burst left open (``warm_*``: a steady load)."""
     await client.ainvoke(PROMPT)  # warm-up: the pool, lazy imports
     text = f"{LATENCY} {SHORT}"
-    cpu, wall, results = await _burst(f"async-{n}", [lambda: client.ainvoke(text)] * n)
-    errors = [r for r in results if isinstance(r, BaseException)]
+    calls = [lambda: client.ainvoke(text)] * n
+    cpu, wall, results = await _burst(f"async-{n}", calls)
+    warm_cpu, warm_wall, warm_results = await _burst(f"async-{n}{WARM}", calls)
+    errors = [r for r in (*results, *warm_results) if isinstance(r, BaseException)]
     return {
         "wall_s": wall,
         "cpu_ms": cpu / n * 1000,
+        "warm_wall_s": warm_wall,
+        "warm_cpu_ms": warm_cpu / n * 1000,
         "errors": len(errors),
         "notes": _error_note(errors),
     }
