@@ -88,14 +88,17 @@ def _serve(argv: list[str]) -> int:
 
     from qwen_dashscope.testing import DashScopeEmulator
 
+    from ._aserver import AsyncFront
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--long-chunks", type=int, default=5000)
     parser.add_argument("--burst-chunks", type=int, default=200)
     args = parser.parse_args(argv)
-    emulator = DashScopeEmulator(port=0).start()
+    emulator = DashScopeEmulator(port=0)  # its answers, served by the asyncio front
+    front = AsyncFront(emulator).start()
     _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
-    print(emulator.base_url, emulator.compatible_base_url, flush=True)
+    print(front.base_url, front.compatible_base_url, flush=True)
     cpu = time.process_time()
     for line in sys.stdin:
         if line.strip() != "drain":
@@ -105,7 +108,7 @@ def _serve(argv: list[str]) -> int:
         _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
         cpu, spent = time.process_time(), time.process_time() - cpu
         print(json.dumps({"requests": counts, "cpu_s": spent}), flush=True)
-    emulator.stop()
+    front.stop()
     return 0
 
 
