@@ -48,6 +48,7 @@ class AsyncFront:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.base_events.Server | None = None
+        self._open: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def base_url(self) -> str:
@@ -67,22 +68,33 @@ class AsyncFront:
         return self
 
     def stop(self) -> None:
+        """Stop listening, end every open connection (each one's task then returns), then the
+        loop."""
+
         async def close() -> None:
             assert self._server is not None
             self._server.close()
+            for writer in self._open.values():
+                writer.transport.abort()
+            await asyncio.wait(list(self._open), timeout=5)
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result()
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
 
     # -- one connection ----------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ValueError):
-            while await self._exchange(reader, writer):
-                pass
-        if not writer.is_closing():
-            writer.close()
+        task = asyncio.current_task()
+        assert task is not None
+        self._open[task] = writer
+        try:
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ValueError):
+                while await self._exchange(reader, writer):
+                    pass
+        finally:
+            del self._open[task]
+            writer.transport.abort()  # the connection is done (or the front stops)
 
     async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Read one request and answer it; False: the connection is done."""
