@@ -76,7 +76,8 @@ class AsyncFront:
             self._server.close()
             for writer in self._open.values():
                 writer.transport.abort()
-            await asyncio.wait(list(self._open), timeout=5)
+            if self._open:
+                await asyncio.wait(list(self._open), timeout=5)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
