@@ -326,6 +326,27 @@ def targets_table(results: Any, specs: list[Spec]) -> str:
     return _table(head, lines)
 
 
+REASONS: dict[tuple[str, str], str] = {
+    ("async", "DashScope (llama-index)"): "it calls aiohttp itself (no httpx layer), with a "
+    "new session and connection for every call; ours goes through httpx's API on aiohttp, "
+    "which costs more per call when the pool is cold and every call opens a connection "
+    "anyway; on the warm pool ours reuses its connections and it cannot (see the warm-pool "
+    "columns)",
+    ("import", "ChatTongyi"): "both add a few tens of ms to langchain-core's chat-model stack "
+    "(the MinimalChat floor); ChatTongyi imports its SDK (dashscope) with its first instance, "
+    "ours loads its rules and settings at import",
+    ("import", "DashScopeEmbeddings"): "it imports the dashscope SDK with its first instance; "
+    "ours loads httpx and the core's rules at import",
+    ("import", "DashScope (llama-index)"): "llama-index-core's own import (the RawLLM floor) is "
+    "most of both; it imports the dashscope SDK with its first instance",
+    ("import", "DashScopeEmbedding (llama-index)"): "llama-index-core's own import (the RawLLM "
+    "floor) is most of both; it imports the dashscope SDK with its first instance",
+    ("embed", "OpenAIEmbeddings"): "the same requests, one after another; the wall is mostly "
+    "the emulator's (it builds every vector): compare the spreads in the embeddings table",
+}
+"""Why a peer is ahead of ours on a row, where it is (printed under the table)."""
+
+
 def ahead_table(results: Any, specs: list[Spec]) -> str:
     """Per row and compared metric: the peers whose median beats ours (lower is better)."""
     ours = [s for s in specs if s.role == "ours"]
@@ -337,6 +358,7 @@ def ahead_table(results: Any, specs: list[Spec]) -> str:
         return row == "import" or (spec.kind == "embeddings") == (row == "embed")
 
     lines = []
+    reasons: dict[tuple[str, str], str] = {}
     for row in row_names(results.sizes):
         for metric in compared(row):
             heading, fmt = next((h, f) for m, h, f in METRICS[_kind(row)] if m == metric)
@@ -356,8 +378,13 @@ def ahead_table(results: Any, specs: list[Spec]) -> str:
                     and value < mine
                 ]
                 line.append(f"{', '.join(ahead)} (ours {mine:{fmt}})" if ahead else "none")
+                for text in ahead:
+                    peer = next(p.name for p in peers if text.startswith(p.name + " "))
+                    reasons.setdefault((_kind(row), peer), REASONS.get((_kind(row), peer), ""))
             lines.append(line)
-    return _table(["row: metric", *(s.name for s in ours)], lines)
+    text = _table(["row: metric", *(s.name for s in ours)], lines)
+    notes = [f"- {row} rows, {peer}: {why}" for (row, peer), why in reasons.items() if why]
+    return text + ("\n\nWhy:\n\n" + "\n".join(notes) if notes else "")
 
 
 def tables(results: Any, specs: list[Spec], missing: list[str]) -> str:
