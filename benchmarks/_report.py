@@ -91,7 +91,8 @@ def title(row: str, sizes: Any) -> str:
         return f"{n} concurrent async calls, each answered after {sizes.latency * 1000:.0f} ms"
     return {
         "invoke": f"Sequential invoke / chat ({sizes.calls} calls): client CPU per call",
-        "stream": f"One stream of {sizes.long:,} chunks: client CPU per chunk the emulator sent",
+        "stream": f"A stream of {sizes.long:,} chunks: client CPU per chunk the emulator sent "
+        "(per process, the median of three streams)",
         "streams": f"{sizes.streams} concurrent streams of {sizes.burst} chunks each",
         "import": "Cold import (a fresh interpreter per sample) and peak RSS after it",
         "embed": f"{sizes.texts:,} texts through each embeddings class (sync, one call)",
