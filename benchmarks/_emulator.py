@@ -88,22 +88,27 @@ def _serve(argv: list[str]) -> int:
 
     from qwen_dashscope.testing import DashScopeEmulator
 
+    from ._aserver import AsyncFront
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--long-chunks", type=int, default=5000)
     parser.add_argument("--burst-chunks", type=int, default=200)
     args = parser.parse_args(argv)
-    emulator = DashScopeEmulator(port=0).start()
+    emulator = DashScopeEmulator(port=0)  # its answers, served by the asyncio front
+    front = AsyncFront(emulator).start()
     _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
-    print(emulator.base_url, emulator.compatible_base_url, flush=True)
+    print(front.base_url, front.compatible_base_url, flush=True)
+    cpu = time.process_time()
     for line in sys.stdin:
         if line.strip() != "drain":
             continue
         counts = collections.Counter(request.endpoint for request in emulator.requests)
         emulator.reset()  # forgets the rules too: keeps the recorded requests few
         _rules(emulator, args.latency, args.long_chunks, args.burst_chunks)
-        print(json.dumps(counts), flush=True)
-    emulator.stop()
+        cpu, spent = time.process_time(), time.process_time() - cpu
+        print(json.dumps({"requests": counts, "cpu_s": spent}), flush=True)
+    front.stop()
     return 0
 
 
@@ -135,15 +140,16 @@ class ScriptedEmulator:
         self.base_url, self.compatible_base_url = line
         return self
 
-    def drain(self) -> dict[str, int]:
-        """Requests per endpoint since the last drain."""
+    def drain(self) -> tuple[dict[str, int], float]:
+        """Requests per endpoint since the last drain, and the emulator's CPU seconds (all its
+        threads) in that time: when they come near a row's wall, the emulator bounds it."""
         import json
 
         assert self._proc is not None and self._proc.stdin and self._proc.stdout
         self._proc.stdin.write("drain\n")
         self._proc.stdin.flush()
-        counts: dict[str, int] = json.loads(self._proc.stdout.readline())
-        return counts
+        answer = json.loads(self._proc.stdout.readline())
+        return answer["requests"], answer["cpu_s"]
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -130,14 +131,23 @@ def invoke(client: Any, sizes: dict[str, Any]) -> Row:
     return {"cpu_ms": cpu / calls * 1000, "wall_ms": wall / calls * 1000, "notes": notes}
 
 
+STREAM_REPEATS = 3
+"""Long streams per process: the row's figures are their median (one stream is a short
+window, ~0.2 s of CPU, that a busy moment of the machine can stretch)."""
+
+
 def stream(client: Any, sizes: dict[str, Any]) -> Row:
     sent = sizes["long"]
     client.stream(PROMPT)  # warm-up
-    mark("stream")
-    cpu, wall = time.process_time(), time.perf_counter()
-    got = client.stream(f"{LONG} {SHORT}")
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    mark("-")
+    cpus, walls, got = [], [], 0
+    for _ in range(STREAM_REPEATS):
+        mark("stream")
+        cpu, wall = time.process_time(), time.perf_counter()
+        got = client.stream(f"{LONG} {SHORT}")
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+        mark("-")
+    cpu, wall = statistics.median(cpus), statistics.median(walls)
     # Per event the emulator sent, so that a client yielding one chunk gets no credit for it.
     row = {"cpu_us": cpu / sent * 1e6, "wall_s": wall, "chunks": got, "notes": []}
     return _streamed(row, got, sent)
@@ -170,15 +180,25 @@ async def _burst(
     return cpu, wall, results
 
 
+WARM = "+warm"
+"""Suffix of the window of an async row's second burst."""
+
+
 async def concurrent(client: Any, n: int) -> Row:
-    """``n`` concurrent calls, each answered after the emulator's latency."""
+    """``n`` concurrent calls, each answered after the emulator's latency: once on the pool
+    one warm-up call left (the client opens the connections it needs: the figures), then
+    once more on the connections the first burst left open (``warm_*``: a steady load)."""
     await client.ainvoke(PROMPT)  # warm-up: the pool, lazy imports
     text = f"{LATENCY} {SHORT}"
-    cpu, wall, results = await _burst(f"async-{n}", [lambda: client.ainvoke(text)] * n)
-    errors = [r for r in results if isinstance(r, BaseException)]
+    calls = [lambda: client.ainvoke(text)] * n
+    cpu, wall, results = await _burst(f"async-{n}", calls)
+    warm_cpu, warm_wall, warm_results = await _burst(f"async-{n}{WARM}", calls)
+    errors = [r for r in (*results, *warm_results) if isinstance(r, BaseException)]
     return {
         "wall_s": wall,
         "cpu_ms": cpu / n * 1000,
+        "warm_wall_s": warm_wall,
+        "warm_cpu_ms": warm_cpu / n * 1000,
         "errors": len(errors),
         "notes": _error_note(errors),
     }

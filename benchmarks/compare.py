@@ -38,7 +38,7 @@ from . import _offline, _report
 from ._clients import SPECS, Spec
 from ._emulator import ScriptedEmulator
 from ._measure import KEY
-from ._rows import FULL, SMOKE, Sizes, row_names, rows_of
+from ._rows import FULL, SMOKE, WARM, Sizes, row_names, rows_of
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,6 +56,7 @@ class Outcome:
 
     clients: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     requests: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    emulator_cpu: dict[tuple[str, str], float] = field(default_factory=dict)
     rss_mb: float = 0.0
     network: list[str] = field(default_factory=list)
     failed: str = ""
@@ -110,7 +111,7 @@ def run_process(
         try:
             while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
                 if line.startswith("MARK "):
-                    outcome.requests[window] = emulator.drain()
+                    outcome.requests[window], outcome.emulator_cpu[window] = emulator.drain()
                     client, _, row = line[5:].rstrip("\n").partition("\t")
                     window = (client, row)
                     proc.stdin.write("\n")
@@ -124,7 +125,7 @@ def run_process(
             proc.kill()
             proc.wait()
             outcome.failed = f"timeout after {sizes.timeout:.0f} s"
-        outcome.requests[window] = emulator.drain()
+        outcome.requests[window], outcome.emulator_cpu[window] = emulator.drain()
         if not outcome.clients and not outcome.failed:
             errors.seek(0)
             tail = errors.read().strip().splitlines()[-3:]
@@ -158,6 +159,11 @@ class Results:
             if counts is not None:
                 sample["requests"] = sum(counts.values())
                 sample["endpoints"] = counts
+                sample["emulator_cpu_s"] = outcome.emulator_cpu[(spec.name, row)]
+            warm = outcome.requests.get((spec.name, row + WARM))
+            if warm is not None:
+                sample["warm_requests"] = sum(warm.values())
+                sample["warm_emulator_cpu_s"] = outcome.emulator_cpu[(spec.name, row + WARM)]
             if row != "import":
                 sample["rss_mb"] = outcome.rss_mb
             by_row.setdefault(row, []).append(sample)

@@ -84,5 +84,5 @@ def translate_content_chunk(message: AIMessageChunk) -> list[types.ContentBlock]
 
 
 def register() -> None:
-    """Register the translator (done when ``langchain_qwen`` is imported)."""
+    """Register the translator (done when ``langchain_qwen.chat_models`` is imported)."""
     register_translator(MODEL_PROVIDER, translate_content, translate_content_chunk)

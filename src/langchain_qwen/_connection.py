@@ -21,6 +21,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     Timeouts,
+    check_max_connections,
     refuse_unknown_keywords,
     region_beats_environment,
     reject_booleans,
@@ -61,6 +62,10 @@ class QwenConnection(BaseModel):
     """Retries of failed requests (429, 5xx, connection errors)."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    max_connections: int | None = None
+    """Most connections of the shared pool its requests use (default 1,000, the openai SDK's
+    figure; beyond it calls wait for a free connection). Not used for a client given as
+    ``http_client`` / ``http_async_client``: those keep their own ``httpx.Limits``."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` for sync requests."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
@@ -89,6 +94,9 @@ class QwenConnection(BaseModel):
 
     def _check_connection(self) -> None:
         ClientSettings.check(**self._connection())
+        check_max_connections(
+            self.max_connections, injected=(self.http_client, self.http_async_client)
+        )
 
     def _connection(self) -> dict[str, Any]:
         return {
@@ -99,6 +107,7 @@ class QwenConnection(BaseModel):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
+            "max_connections": self.max_connections,
         }
 
     def _client_extra(self) -> dict[str, Any]:

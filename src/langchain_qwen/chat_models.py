@@ -45,6 +45,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     check_field,
+    check_max_connections,
     check_thinking,
     check_tool_binding,
     connection_options,
@@ -65,6 +66,7 @@ from qwen_dashscope._runner import (
     run_sync,
 )
 
+from ._blocks import register as _register_blocks
 from ._convert import V1Blocks, chunk_from_delta, message_from_result, messages_to_neutral
 from ._structured import StructuredMethod, structured_runnable
 
@@ -72,6 +74,8 @@ if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient, GenerationChunk
 
 __all__ = ["ChatQwen"]
+
+_register_blocks()  # standard content blocks for model_provider="dashscope"
 
 # Call-time keywords that configure the adapter rather than the request.
 _ADAPTER_KWARGS = frozenset(
@@ -141,6 +145,7 @@ class ChatQwen(BaseChatModel):
                 temperature=0.7,
                 max_tokens=1024,
                 # region="singapore", base_url=..., timeout=60, max_retries=2,
+                # max_connections=1000 (the shared pool's size),
                 # enable_thinking=..., enable_search=..., model_kwargs={"n": 1},
             )
 
@@ -345,6 +350,11 @@ class ChatQwen(BaseChatModel):
     """Retries of failed requests (429, 5xx, connection errors) before giving up."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    max_connections: int | None = None
+    """Most connections of the shared pool its requests use (default 1,000, the openai SDK's
+    figure; beyond it calls wait for a free connection). Objects with the same value share one
+    pool per process (sync) and per event loop (async). Not used for a client given as
+    ``http_client`` / ``http_async_client``: those keep their own ``httpx.Limits``."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to send sync requests with (proxies, mTLS, transports)."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
@@ -406,6 +416,9 @@ class ChatQwen(BaseChatModel):
                 )
         settings = ClientSettings.check(**self._connection())
         validate_parameters(self._default_parameters, backend=settings.backend)
+        check_max_connections(
+            self.max_connections, injected=(self.http_client, self.http_async_client)
+        )
         check_thinking(self.model, self.enable_thinking)
         return self
 

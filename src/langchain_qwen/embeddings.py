@@ -31,6 +31,7 @@ from qwen_dashscope import (
     check_embedding_batch_size,
     check_embedding_dimension,
     check_field,
+    check_max_connections,
     connection_options,
     get_model_capabilities,
     refuse_unknown_keywords,
@@ -139,6 +140,11 @@ class QwenEmbeddings(BaseModel, Embeddings):
     """Retries of failed requests (429, 5xx, connection errors)."""
     default_headers: dict[str, str] | None = None
     """Extra HTTP headers sent with every request."""
+    max_connections: int | None = None
+    """Most connections of the shared pool its requests use (default 1,000, the openai SDK's
+    figure; beyond it calls wait for a free connection). Objects with the same value share one
+    pool per process (sync) and per event loop (async). Not used for a client given as
+    ``http_client`` / ``http_async_client``: those keep their own ``httpx.Limits``."""
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` for sync requests."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
@@ -182,6 +188,9 @@ class QwenEmbeddings(BaseModel, Embeddings):
             raise ValueError(f"max_concurrency={self.max_concurrency} must be >= 1")
         ClientSettings.check(**self._connection())
         self._bulk()  # the pacing fields, checked now
+        check_max_connections(
+            self.max_connections, injected=(self.http_client, self.http_async_client)
+        )
         return self
 
     def _connection(self) -> dict[str, Any]:

@@ -269,12 +269,12 @@ def usage_kwargs(usage: Usage | None) -> dict[str, Any]:
     return counts
 
 
-def _raw_usage(usage: Usage | None) -> dict[str, Any]:
+def _raw_usage(usage: Usage | None, counts: dict[str, Any] | None = None) -> dict[str, Any]:
     # DashScope's own keys (input_tokens, output_tokens, details) plus the OpenAI-style keys
-    # that TokenCountingHandler reads first.
+    # that TokenCountingHandler reads first (``counts``: ``usage_kwargs(usage)``, if known).
     if usage is None:
         return {}
-    return {**usage.raw, **usage_kwargs(usage)}
+    return {**usage.raw, **(usage_kwargs(usage) if counts is None else counts)}
 
 
 def _wire_calls(calls: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -358,8 +358,10 @@ class ChatStreamAssembler:
         self._calls: dict[int, list[str]] = {}
 
     def feed(self, chunk: GenerationChunk) -> ChatResponse:
-        self.text += chunk.text
-        self.reasoning += chunk.reasoning
+        if chunk.text:
+            self.text += chunk.text
+        if chunk.reasoning:
+            self.reasoning += chunk.reasoning
         for delta in chunk.tool_calls:
             call = self._calls.setdefault(delta.index, ["", "", ""])
             if delta.id:
@@ -371,7 +373,7 @@ class ChatStreamAssembler:
             for key, value in chunk.extras.items():
                 self._merge(key, value)
         final = chunk.finish_reason is not None
-        calls = [(c[0], c[1], c[2]) for _, c in sorted(self._calls.items())]
+        calls = [(c[0], c[1], c[2]) for _, c in sorted(self._calls.items())] if self._calls else []
         usage = chunk.usage
         message = _message(
             self.text,
@@ -380,7 +382,8 @@ class ChatStreamAssembler:
             final=final,
             reasoning_tokens=usage.reasoning_tokens if usage is not None else None,
         )
-        additional = usage_kwargs(usage)
+        counts = usage_kwargs(usage)
+        additional = dict(counts)
         if chunk.reasoning:
             additional["thinking_delta"] = chunk.reasoning
         if self.extras:
@@ -388,7 +391,7 @@ class ChatStreamAssembler:
         raw = {
             "request_id": chunk.request_id,
             "finish_reason": chunk.finish_reason,
-            "usage": _raw_usage(usage),
+            "usage": _raw_usage(usage, counts),
             **(chunk.extras or {}),
         }
         return ChatResponse(

@@ -11,6 +11,7 @@ from qwen_dashscope import (
     ClientCache,
     ClientSettings,
     InvalidRequestError,
+    check_max_connections,
     connection_options,
     refuse_unknown_keywords,
     sort_unknown_keywords,
@@ -98,17 +99,22 @@ class TransportMixin:
         default_headers: dict[str, str] | None
         protocol: str | None
         backend: str | None
+        max_connections: int | None
 
     def _connection(self) -> dict[str, Any]:
         return connection_options(self)
 
-    def _check_connection(self) -> ClientSettings:
+    def _check_connection(
+        self, http_client: Any = None, async_http_client: Any = None
+    ) -> ClientSettings:
         """Fail at construction on a missing key (DashScope backends only), bad region, base
-        URL, protocol, backend, timeout or retries. A DashScope key left unset is taken from
+        URL, protocol, backend, timeout, retries or pool size (``max_connections`` with both
+        HTTP clients given sizes nothing). A DashScope key left unset is taken from
         DASHSCOPE_API_KEY now, as before; self-hosted servers need none."""
         settings = ClientSettings.resolve(**self._connection(), warn=False)
         if self.api_key is None and settings.api_key is not None and not settings.self_hosted:
             self.api_key = settings.api_key
+        check_max_connections(self.max_connections, injected=(http_client, async_http_client))
         return settings
 
     @property

@@ -308,6 +308,12 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
+    max_connections: int | None = Field(
+        default=None,
+        description="Most connections of the shared pool its requests use (default 1000, as "
+        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
+        "http_client / async_http_client (they keep their own httpx.Limits).",
+    )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Other DashScope parameters sent with every call (e.g. "
@@ -367,7 +373,7 @@ class Qwen(TransportMixin, FunctionCallingLLM):
             api_key=None if raw_key is None else SecretStr(raw_key),
             **kwargs,
         )
-        settings = self._check_connection()
+        settings = self._check_connection(http_client, async_http_client)
         validate_parameters(self._parameters(), backend=settings.backend)
         check_thinking(self.model, self.enable_thinking)
         self._http_client = http_client

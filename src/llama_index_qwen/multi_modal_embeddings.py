@@ -102,6 +102,12 @@ class QwenMultiModalEmbedding(TransportMixin, MultiModalEmbedding):
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
+    max_connections: int | None = Field(
+        default=None,
+        description="Most connections of the shared pool its requests use (default 1000, as "
+        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
+        "http_client / async_http_client (they keep their own httpx.Limits).",
+    )
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
@@ -142,7 +148,7 @@ class QwenMultiModalEmbedding(TransportMixin, MultiModalEmbedding):
             embed_batch_size=embed_batch_size,
             **kwargs,
         )
-        self._check_connection()
+        self._check_connection(http_client, async_http_client)
         self._http_client = http_client
         self._async_http_client = async_http_client
 

@@ -90,6 +90,12 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
     default_headers: dict[str, str] | None = Field(
         default=None, description="Extra HTTP headers sent with every request."
     )
+    max_connections: int | None = Field(
+        default=None,
+        description="Most connections of the shared pool its requests use (default 1000, as "
+        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
+        "http_client / async_http_client (they keep their own httpx.Limits).",
+    )
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _http_client: httpx.Client | None = PrivateAttr(default=None)
@@ -123,7 +129,7 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
             raise InvalidRequestError(f"top_n={top_n!r} must be >= 1 (or None)", param="top_n")
         raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         super().__init__(model=model, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs)
-        self._check_connection()
+        self._check_connection(http_client, async_http_client)
         self._http_client = http_client
         self._async_http_client = async_http_client
 

@@ -72,9 +72,11 @@ from ._rules import (
 )
 from ._settings import (
     CONNECTION_FIELDS,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RETRIES,
     ClientCache,
     ClientSettings,
+    check_max_connections,
     check_max_retries,
     connection_options,
     looks_like_credential,
@@ -160,6 +162,7 @@ __all__ = [
     "CONNECTION_FIELDS",
     "DEFAULT_BASE_URL",
     "DEFAULT_CAPABILITIES",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_MULTIMODAL_EMBEDDING_MODEL",
     "GENERATION_PARAMETERS",
@@ -215,6 +218,7 @@ __all__ = [
     "check_embedding_batch_size",
     "check_embedding_dimension",
     "check_field",
+    "check_max_connections",
     "check_max_retries",
     "check_thinking",
     "check_tool_binding",

@@ -94,17 +94,48 @@ def merge_new(state: dict[str, Any], key: str, value: Any) -> Any:
     return new
 
 
+class _Growing:
+    """One output field as it grows (text, reasoning, a tool call's arguments).
+
+    The pieces are kept and joined once, for the result: appending each event's piece to a
+    string would copy the whole text on every event (quadratic in a long stream). In
+    cumulative mode (``incremental_output=false``) each event repeats the whole value, so the
+    latest one is kept too, to cut the new suffix from the next.
+    """
+
+    __slots__ = ("_latest", "_pieces")
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._latest = ""
+
+    def add(self, value: str, *, cumulative: bool, what: str, request_id: str | None) -> str:
+        """Take an event's value; returns what is new in it (the whole value, incrementally)."""
+        if cumulative:
+            piece = _delta(self._latest, value, what, request_id)
+            if piece:
+                self._latest = value
+        else:
+            piece = value
+        if piece:
+            self._pieces.append(piece)
+        return piece
+
+    def value(self) -> str:
+        return "".join(self._pieces)
+
+
 @dataclass(slots=True)
 class _ToolState:
     id: str = ""
     name: str = ""
-    arguments: str = ""
+    arguments: _Growing = field(default_factory=_Growing)
 
 
 @dataclass(slots=True)
 class _ChoiceState:
-    text: str = ""
-    reasoning: str = ""
+    text: _Growing = field(default_factory=_Growing)
+    reasoning: _Growing = field(default_factory=_Growing)
     tools: dict[int, _ToolState] = field(default_factory=dict)
     finish_reason: str | None = None
     logprobs: list[Any] = field(default_factory=list)
@@ -156,7 +187,7 @@ class StreamAccumulator:
         if not isinstance(output, dict):
             raise malformed(event, self.request_id, "no 'output' object")
         extras = None
-        if output.keys() - _OUTPUT_KEYS:  # search_info, tool_info (code interpreter), ...
+        if not _OUTPUT_KEYS.issuperset(output):  # search_info, tool_info (code interpreter)...
             for key, value in output.items():
                 if key in _OUTPUT_KEYS:
                     continue
@@ -207,17 +238,18 @@ class StreamAccumulator:
         chunk = GenerationChunk(self.request_id, index=index, usage=self.usage)
         if finish_reason:
             chunk.finish_reason = state.finish_reason = finish_reason
+        cumulative, request_id = not self.incremental, self.request_id
         text = content_text(message.get("content"))
-        reasoning = message.get("reasoning_content") or ""
-        if self.incremental:
-            chunk.text, chunk.reasoning = text, reasoning
-        else:
-            chunk.text = _delta(state.text, text, "content", self.request_id)
-            chunk.reasoning = _delta(state.reasoning, reasoning, "reasoning", self.request_id)
-        if chunk.text:
-            state.text += chunk.text
-        if chunk.reasoning:
-            state.reasoning += chunk.reasoning
+        chunk.text = state.text.add(
+            text, cumulative=cumulative, what="content", request_id=request_id
+        )
+        reasoning = message.get("reasoning_content")
+        if reasoning:
+            if not isinstance(reasoning, str):
+                raise TypeError("reasoning_content must be a string")
+            chunk.reasoning = state.reasoning.add(
+                reasoning, cumulative=cumulative, what="reasoning", request_id=request_id
+            )
         tool_calls = message.get("tool_calls")
         if tool_calls:
             for position, call in enumerate(tool_calls):
@@ -254,11 +286,12 @@ class StreamAccumulator:
             tool.id = delta.id
         if delta.name:
             tool.name = delta.name
-        if self.incremental:
-            delta.arguments = arguments
-        else:
-            delta.arguments = _delta(tool.arguments, arguments, "tool arguments", self.request_id)
-        tool.arguments += delta.arguments
+        delta.arguments = tool.arguments.add(
+            arguments,
+            cumulative=not self.incremental,
+            what="tool arguments",
+            request_id=self.request_id,
+        )
         if delta.id is None and delta.name is None and not delta.arguments:
             return None
         return delta
@@ -282,10 +315,10 @@ class StreamAccumulator:
         results = [
             GenerationResult(
                 request_id=self.request_id,
-                text=state.text,
-                reasoning=state.reasoning,
+                text=state.text.value(),
+                reasoning=state.reasoning.value(),
                 tool_calls=[
-                    ToolCall(id=t.id, name=t.name, arguments=t.arguments, index=i)
+                    ToolCall(id=t.id, name=t.name, arguments=t.arguments.value(), index=i)
                     for i, t in sorted(state.tools.items())
                 ],
                 finish_reason=state.finish_reason,

@@ -15,6 +15,8 @@ import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 from httpx_aiohttp.transport import AiohttpTransport
 
+from ._pools import Cookieless
+
 __all__ = ["CookielessAiohttpClient"]
 
 
@@ -36,8 +38,9 @@ def _cookieless(transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport
     return transport
 
 
-class CookielessAiohttpClient(HttpxAiohttpClient):
-    """``HttpxAiohttpClient`` whose aiohttp sessions (direct and proxied) keep no cookies."""
+class CookielessAiohttpClient(Cookieless, HttpxAiohttpClient):
+    """``HttpxAiohttpClient`` keeping no cookies: neither its own (``Cookieless``) nor in its
+    aiohttp sessions (direct and proxied)."""
 
     def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
         return _cookieless(super()._init_transport(*args, **kwargs))

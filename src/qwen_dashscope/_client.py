@@ -99,7 +99,14 @@ def _translated(exc: httpx.TransportError, request_id: str | None, host: str) ->
     where = f" (while talking to {host}; check base_url / region and your network)" if host else ""
     error: DashScopeError
     cause = exc.__cause__
-    if isinstance(exc, httpx.TimeoutException) and (
+    if isinstance(exc, httpx.PoolTimeout):
+        error = APITimeoutError(
+            f"no pooled connection to {host or 'the service'} became free in time: every "
+            "connection of the pool was busy with other calls; raise max_connections (or the "
+            "http_client's limits), or run fewer calls at once",
+            request_id=request_id,
+        )
+    elif isinstance(exc, httpx.TimeoutException) and (
         cause is None or "Timeout" in type(cause).__name__
     ):
         error = APITimeoutError(
@@ -134,8 +141,11 @@ def _translate_errors(
 
 @functools.lru_cache(maxsize=64)
 def _httpx_timeout(timeouts: Timeouts) -> httpx.Timeout:
+    # Waiting for a free pooled connection is waiting for other calls to be answered, which
+    # takes as long as a read can: the pool wait is bounded by the read timeout (the connect
+    # timeout bounds opening the connection), so threads beyond ``max_connections`` queue.
     return httpx.Timeout(
-        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.connect
+        connect=timeouts.connect, read=timeouts.read, write=timeouts.read, pool=timeouts.read
     )
 
 
@@ -175,7 +185,7 @@ class _Deadline:
         self.check()
         connect, read = _least(self._timeouts.connect, left), _least(self._timeouts.read, left)
         self.binds = read == left or connect == left
-        return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+        return httpx.Timeout(connect=connect, read=read, write=read, pool=read)
 
     def allows_sleep(self, seconds: float) -> bool:
         left = self.remaining()
@@ -196,6 +206,15 @@ class _BaseClient:
         if len(self._token_counts) >= 512:
             self._token_counts.pop(next(iter(self._token_counts)))
         self._token_counts[key] = count
+
+    def _check_injected(self, http_client: object) -> None:
+        if http_client is not None and self.settings.max_connections is not None:
+            raise InvalidRequestError(
+                "max_connections sizes the shared connection pool, but an http_client was "
+                "given, which has its own limits: set them on it (httpx.Limits(max_connections="
+                "...)), or drop one of the two",
+                param="max_connections",
+            )
 
     @property
     def base_url(self) -> str:
@@ -474,11 +493,14 @@ class DashScopeClient(_BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(settings, **options)
+        self._check_injected(http_client)
         self._injected = http_client
 
     @property
     def _http(self) -> httpx.Client:
-        return self._injected if self._injected is not None else shared_http_client()
+        if self._injected is not None:
+            return self._injected
+        return shared_http_client(self.settings.pool_size)
 
     def close(self) -> None:
         """Close an injected ``http_client``; the shared default pool stays open for others."""
@@ -613,27 +635,20 @@ class DashScopeClient(_BaseClient):
                 time.sleep(delay)
                 attempt += 1
 
-    def _events(self, wire: WireRequest) -> Generator[dict[str, Any], None, None]:
-        """Parsed events of a streaming request; the response is closed when this closes."""
-        deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = self._open_stream(wire.path, wire.body, deadline)
-        try:
-            yield first
-            yield from bodies
-        finally:
-            bodies.close()
-            response.close()
-
     # -- generation -----------------------------------------------------------------------
     def _chunks(
         self, wire: WireRequest, accumulator: _Reader
     ) -> Generator[GenerationChunk, None, None]:
-        events = self._events(wire)
+        """The delta chunks of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = self._open_stream(wire.path, wire.body, deadline)
         try:
-            for event in events:
+            yield from accumulator.feed(first)
+            for event in bodies:
                 yield from accumulator.feed(event)
         finally:
-            events.close()
+            bodies.close()
+            response.close()
         yield from accumulator.end()  # what a reader holds until the stream ends
         if not accumulator.finished:
             raise self._unfinished(accumulator)
@@ -913,12 +928,15 @@ class AsyncDashScopeClient(_BaseClient):
         **options: Any,
     ) -> None:
         super().__init__(settings, **options)
+        self._check_injected(http_client)
         self._injected = http_client
         self.embedding_concurrency = max(1, embedding_concurrency)
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        return self._injected if self._injected is not None else shared_async_http_client()
+        if self._injected is not None:
+            return self._injected
+        return shared_async_http_client(self.settings.pool_size)
 
     async def aclose(self) -> None:
         """Close an injected ``http_client``; the shared per-loop pool closes with its loop."""
@@ -1053,29 +1071,22 @@ class AsyncDashScopeClient(_BaseClient):
                 await asyncio.sleep(delay)
                 attempt += 1
 
-    async def _events(self, wire: WireRequest) -> AsyncGenerator[dict[str, Any], None]:
-        """Parsed events of a streaming request; the response is closed when this closes."""
-        deadline = _Deadline(self.settings.timeouts)
-        response, bodies, first = await self._open_stream(wire.path, wire.body, deadline)
-        try:
-            yield first
-            async for body in bodies:
-                yield body
-        finally:
-            await bodies.aclose()
-            await response.aclose()
-
     # -- generation -----------------------------------------------------------------------
     async def _chunks(
         self, wire: WireRequest, accumulator: _Reader
     ) -> AsyncGenerator[GenerationChunk, None]:
-        events = self._events(wire)
+        """The delta chunks of a streaming request; the response is closed when this closes."""
+        deadline = _Deadline(self.settings.timeouts)
+        response, bodies, first = await self._open_stream(wire.path, wire.body, deadline)
         try:
-            async for event in events:
+            for chunk in accumulator.feed(first):
+                yield chunk
+            async for event in bodies:
                 for chunk in accumulator.feed(event):
                     yield chunk
         finally:
-            await events.aclose()
+            await bodies.aclose()
+            await response.aclose()
         for chunk in accumulator.end():  # what a reader holds until the stream ends
             yield chunk
         if not accumulator.finished:

@@ -244,7 +244,14 @@ def check_field(name: str, value: Any) -> Any:
 def reject_booleans(values: Mapping[str, Any]) -> None:
     """``True``/``False`` given for a numeric parameter or setting, as passed to a
     constructor (pydantic would quietly turn them into 1 and 0)."""
-    for name in (*_NUMERIC, "max_retries", "timeout", "request_timeout", "batch_size"):
+    for name in (
+        *_NUMERIC,
+        "max_retries",
+        "max_connections",
+        "timeout",
+        "request_timeout",
+        "batch_size",
+    ):
         if isinstance(values.get(name), bool):
             raise InvalidRequestError(f"{name} must be a number, got {values[name]!r}", param=name)
 

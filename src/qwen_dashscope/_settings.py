@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTION_FIELDS",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_RETRIES",
     "ClientCache",
     "ClientSettings",
+    "check_max_connections",
     "check_max_retries",
     "connection_options",
     "looks_like_credential",
@@ -49,6 +51,9 @@ logger = logging.getLogger("qwen_dashscope")
 
 DEFAULT_MAX_RETRIES = 2
 _MAX_RETRIES_CAP = 100
+DEFAULT_MAX_CONNECTIONS = 1000
+"""Connections of a shared pool (the openai SDK's figure): enough that 1,000 concurrent calls
+never wait for one another. Idle connections close after 5 seconds."""
 
 
 _CREDENTIAL = re.compile(
@@ -99,6 +104,7 @@ CONNECTION_FIELDS = (
     "default_headers",
     "protocol",
     "backend",
+    "max_connections",
 )
 """The connection fields every model class declares (the keywords of ClientSettings.resolve)."""
 
@@ -121,6 +127,31 @@ def check_max_retries(value: Any) -> int:
         raise InvalidRequestError(
             f"max_retries must be an integer between 0 and {_MAX_RETRIES_CAP}, got {value!r}",
             param="max_retries",
+        )
+    return value
+
+
+def check_max_connections(value: Any, *, injected: Sequence[Any] = ()) -> int | None:
+    """``max_connections`` as a positive int (or None: the default), or a clear error.
+
+    ``injected``: a model object's own HTTP clients (sync and async). They have their own
+    limits, so ``max_connections`` sizes only the shared pools the others use; with every
+    client injected it would size nothing, which is an error rather than ignored.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(
+            f"max_connections must be a positive integer (the most connections of the shared "
+            f"pool; default {DEFAULT_MAX_CONNECTIONS}), got {value!r}",
+            param="max_connections",
+        )
+    if injected and all(client is not None for client in injected):
+        raise InvalidRequestError(
+            "max_connections sizes the shared connection pools, but both HTTP clients were "
+            "given, and they have their own limits: set them there (httpx.Limits("
+            "max_connections=...)), or drop max_connections",
+            param="max_connections",
         )
     return value
 
@@ -210,6 +241,15 @@ class ClientSettings:
     """The server: ``dashscope`` (both protocols), ``vllm``, ``sglang``, ``ollama``,
     ``llamacpp`` or ``openai`` (a generic OpenAI-compatible server)."""
 
+    max_connections: int | None = None
+    """The most connections of the shared pool (None: ``DEFAULT_MAX_CONNECTIONS``); clients
+    given their own ``http_client`` use that client's limits instead."""
+
+    @property
+    def pool_size(self) -> int:
+        """The connection cap of the shared pool these settings use."""
+        return DEFAULT_MAX_CONNECTIONS if self.max_connections is None else self.max_connections
+
     @classmethod
     def resolve(
         cls,
@@ -223,6 +263,7 @@ class ClientSettings:
         default_headers: Mapping[str, str] | None = None,
         protocol: str | None = None,
         backend: str | None = None,
+        max_connections: int | None = None,
         warn: bool = True,
     ) -> ClientSettings:
         """Settings from what a user passes (``None``: the environment, then the default).
@@ -265,6 +306,7 @@ class ClientSettings:
             default_headers=_check_headers(default_headers),
             protocol=resolved_protocol,
             backend=resolved_backend,  # type: ignore[arg-type]
+            max_connections=check_max_connections(max_connections),
         )
 
     @classmethod
@@ -293,8 +335,17 @@ class ClientSettings:
             f"ClientSettings(base_url={self.base_url!r}, protocol={self.protocol!r}, "
             f"backend={self.backend!r}, workspace={self.workspace!r}, "
             f"timeouts={self.timeouts!r}, max_retries={self.max_retries}, "
+            f"max_connections={self.max_connections!r}, "
             f"api_key={'None' if self.api_key is None else repr(SecretStr('x'))})"
         )
+
+
+def _resolve_for(options: Mapping[str, Any], http_client: Any) -> ClientSettings:
+    """A model object's settings for one of its clients: ``max_connections`` sizes the shared
+    pools, so a client the user injected (which has its own limits) is built without it."""
+    if http_client is not None and options.get("max_connections") is not None:
+        options = {**options, "max_connections": None}
+    return ClientSettings.resolve(**options)
 
 
 class ClientCache:
@@ -334,7 +385,7 @@ class ClientCache:
         from ._client import DashScopeClient
 
         client = DashScopeClient(
-            ClientSettings.resolve(**options), http_client=http_client, **extra
+            _resolve_for(options, http_client), http_client=http_client, **extra
         )
         self._sync = (key, client)
         return client
@@ -350,7 +401,7 @@ class ClientCache:
         from ._client import AsyncDashScopeClient
 
         client = AsyncDashScopeClient(
-            ClientSettings.resolve(**options), http_client=http_client, **extra
+            _resolve_for(options, http_client), http_client=http_client, **extra
         )
         self._async = (key, client)
         return client

@@ -8,7 +8,10 @@ ends the pending event.
 
 Decoding is linear in the size of the stream however the bytes are chunked (a partial line
 is kept as a list of pieces, joined once its end arrives), and a line or an event beyond
-``max_size`` bytes is a ``ProtocolError`` rather than unbounded memory and CPU.
+``max_size`` bytes is a ``ProtocolError`` rather than unbounded memory and CPU. A frame of the
+usual shape that arrives whole is read in one step (five lines per event, on every event of
+every stream, were the decoder's cost); tests check that it gives what the line by line path
+gives however the bytes are cut.
 """
 
 from __future__ import annotations
@@ -78,8 +81,16 @@ class SSEDecoder:
         if self._pending > self.max_size:
             raise self._too_big("a line")
         out: list[ServerSentEvent] = []
-        for line in lines:
-            self._line(line, out)
+        i, count = 0, len(lines)
+        while i < count:
+            if i + 4 < count and not self._dirty and _whole_frame(lines, i, self.max_size):
+                # Read at once, to the event the line by line path would make of it.
+                identifier, data = lines[i][3:].removeprefix(b" "), lines[i + 3][5:]
+                out.append(ServerSentEvent("result", self._text(data), self._text(identifier), 200))
+                i += 5
+                continue
+            self._line(lines[i], out)
+            i += 1
         return out
 
     def _text(self, raw: bytes) -> str:
@@ -146,6 +157,26 @@ class SSEDecoder:
         if self._dirty:
             self._dispatch(out)
         return out
+
+
+def _whole_frame(lines: list[bytes], i: int, max_size: int) -> bool:
+    """Whether ``lines[i : i + 5]`` are one DashScope frame in its usual shape
+    (``id:N`` / ``event:result`` / ``:HTTP_STATUS/200`` / ``data:{json}`` / blank line, no
+    ``\\r``, no NUL in the id, data within the cap): the five lines of one stream event,
+    which a decoder with nothing pending reads in one step. Anything else goes line by line."""
+    first, data = lines[i], lines[i + 3]
+    return (
+        lines[i + 1] == b"event:result"
+        and lines[i + 2] == b":HTTP_STATUS/200"
+        and not lines[i + 4]
+        and first.startswith(b"id:")
+        and data.startswith(b"data:")
+        and not data.startswith(b"data: ")
+        and not data.endswith(b"\r")
+        and not first.endswith(b"\r")
+        and b"\0" not in first
+        and len(data) - 5 <= max_size
+    )
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:

@@ -868,6 +868,18 @@ UNTYPED_INPUTS = [
         settings={"max_retries": True},
         today="pydantic turns max_retries=True into 1",
     ),
+    # -- pool sizes that are not positive integers ---------------------------------------------
+    *(
+        _case(
+            f"{path}-{label}-max_connections",
+            path,
+            "max_connections",
+            kind="embed" if path.endswith(("Embeddings", "Embedding")) else "generate",
+            settings={"max_connections": value},
+        )
+        for path in ("client", "ChatQwen", "Qwen", "QwenEmbeddings", "QwenEmbedding")
+        for label, value in (("zero", 0), ("true", True))
+    ),
     # -- keys that are not strings -------------------------------------------------------------
     _case(
         "client-int-api_key",

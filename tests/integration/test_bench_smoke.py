@@ -68,8 +68,12 @@ def _check(name: str, io: bool, row: str, sample: dict[str, object]) -> None:
     elif row.startswith("async-"):
         number("cpu_ms", 0, 100)
         number("wall_s", SMOKE.latency * 0.9 if io else 0, 10)
+        number("warm_cpu_ms", 0, 100)
+        number("warm_wall_s", SMOKE.latency * 0.9 if io else 0, 10)
+        assert 0 <= sample["emulator_cpu_s"] < 10  # type: ignore[operator]
         assert sample["errors"] == 0
         assert sample["requests"] == (int(row.split("-")[1]) if io else 0)
+        assert sample["warm_requests"] == sample["requests"]
     elif row == "streams":
         number("cpu_ms", 0, 200)
         number("wall_s", 0, 10)

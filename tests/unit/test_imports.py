@@ -56,7 +56,25 @@ SCENARIOS = {
         "import qwen_dashscope.ray", (*FRAMEWORKS, *NOT_RAY), ("qwen_dashscope.ray",)
     ),
     "emulator": Scenario("import qwen_dashscope.testing", (*FRAMEWORKS, *NOT_RAY)),
-    "langchain_qwen": Scenario("import langchain_qwen", (*NOT_LLAMA_INDEX, *NOT_PEERS, *NOT_RAY)),
+    "langchain_qwen": Scenario(
+        "import langchain_qwen",
+        (*NOT_LLAMA_INDEX, *NOT_PEERS, *NOT_RAY, "langchain_qwen.chat_models"),  # PEP 562
+    ),
+    "langchain_qwen-QwenEmbeddings": Scenario(
+        "from langchain_qwen import QwenEmbeddings",
+        (
+            *NOT_LLAMA_INDEX,
+            "langchain_qwen.chat_models",
+            "langchain_core.language_models.chat_models",  # not the chat-model stack
+        ),
+    ),
+    "langchain_qwen-translator": Scenario(
+        "from langchain_qwen.chat_models import ChatQwen\n"
+        "from langchain_core.messages.block_translators import get_translator\n"
+        "assert get_translator('dashscope') is not None",
+        (),
+        ("langchain_qwen._blocks",),
+    ),
     "langchain_qwen-ChatQwen": Scenario(
         "import langchain_qwen; langchain_qwen.ChatQwen",
         (*NOT_LLAMA_INDEX, *NOT_PEERS, *NOT_RAY),
@@ -67,6 +85,11 @@ SCENARIOS = {
         "import llama_index_qwen; llama_index_qwen.Qwen",
         (*NOT_LANGCHAIN, *NOT_PEERS, *NOT_RAY),
         ("llama_index_qwen.llms",),
+    ),
+    "llama_index_qwen-QwenEmbedding": Scenario(
+        "import llama_index_qwen; from llama_index_qwen import QwenEmbedding",
+        (*NOT_LANGCHAIN, "llama_index_qwen.llms"),
+        ("llama_index_qwen.embeddings",),
     ),
 }
 

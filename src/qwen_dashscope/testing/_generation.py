@@ -14,7 +14,13 @@ from typing import Any
 
 from ._recorded import RecordedRequest, content_text
 from ._replies import Reply
-from ._tokens import count_tokens, split_every, split_text, truncate_tokens
+from ._tokens import (
+    count_tokens,
+    count_tokens_joined,
+    split_every,
+    split_text,
+    truncate_tokens,
+)
 from ._validate import GenerationPlan
 
 DEFAULT_PREFIX = "[emulator] "
@@ -74,6 +80,10 @@ class Progress:
     reasoning: str = ""
     content: str = ""
     arguments: tuple[tuple[ResolvedCall, str], ...] = ()
+    reasoning_tokens: int = 0
+    """``count_tokens(reasoning)``, kept up to date by :meth:`advance`."""
+    content_tokens: int = 0
+    """``count_tokens(content)``, kept up to date by :meth:`advance`."""
 
     def advance(self, step: Step, calls: tuple[ResolvedCall, ...]) -> Progress:
         args = {call.index: text for call, text in self.arguments}
@@ -83,16 +93,16 @@ class Progress:
             reasoning=self.reasoning + step.reasoning,
             content=self.content + step.content,
             arguments=tuple((call, args[call.index]) for call in calls if call.index in args),
+            reasoning_tokens=count_tokens_joined(
+                self.reasoning, self.reasoning_tokens, step.reasoning
+            ),
+            content_tokens=count_tokens_joined(self.content, self.content_tokens, step.content),
         )
-
-    @property
-    def reasoning_tokens(self) -> int:
-        return count_tokens(self.reasoning)
 
     @property
     def output_tokens(self) -> int:
         tools = sum(count_tokens(call.name) + count_tokens(text) for call, text in self.arguments)
-        return self.reasoning_tokens + count_tokens(self.content) + tools
+        return self.reasoning_tokens + self.content_tokens + tools
 
 
 def default_text(request: RecordedRequest) -> str:

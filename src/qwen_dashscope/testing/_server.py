@@ -182,6 +182,9 @@ class _State:
     """Explicit context cache: prefix key -> expiry (monotonic seconds)."""
 
 
+_WAIT_SLICE = 0.05
+"""Seconds between two looks at the stop flag while a reply is delayed."""
+
 CACHE_LIFETIME = 300.0
 """[DOC context cache] an explicit cache block lives 5 minutes, renewed by every hit."""
 
@@ -579,8 +582,21 @@ class DashScopeEmulator:
         return embedding_body(plan, request_id, shuffle=self.shuffle_embeddings)
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep ``seconds`` unless the emulator stops first; True if still running."""
-        return not self._stopping.wait(seconds) if seconds > 0 else not self._stopping.is_set()
+        """Sleep ``seconds`` unless the emulator stops first; True if still running.
+
+        Each request's thread sleeps on its own, in slices of at most ``_WAIT_SLICE``, looking
+        at the stop flag in between: a thousand threads waiting on one ``Event`` would all
+        take its lock at once when their delays end (most of the CPU of a burst of delayed
+        answers went to that contention)."""
+        if seconds <= 0:
+            return not self._stopping.is_set()
+        end = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(left, _WAIT_SLICE))
+        return False
 
 
 # ---------------------------------------------------------------------- HTTP plumbing

@@ -22,6 +22,23 @@ def count_tokens(text: str) -> int:
     return len(TOKEN_RE.findall(text))
 
 
+_WORD_CHAR = re.compile(rf"(?![{CJK_RANGES}])\w")
+
+
+def count_tokens_joined(left: str, left_tokens: int, right: str) -> int:
+    """``count_tokens(left + right)`` from ``left``'s count, without recounting ``left``.
+
+    Tokens are local: a CJK character, a punctuation character or a word run never spans
+    whitespace, so the only token that can cross the seam is a word run on both sides of it,
+    which then counts once. (A stream's usage is counted this way event by event; recounting
+    the whole text on every event made long streams quadratic.)
+    """
+    tokens = left_tokens + count_tokens(right)
+    if left and right and _WORD_CHAR.match(left[-1]) and _WORD_CHAR.match(right[0]):
+        tokens -= 1
+    return tokens
+
+
 def truncate_tokens(text: str, limit: int) -> str:
     """Longest prefix of ``text`` holding at most ``limit`` tokens (cut before token limit+1)."""
     for i, match in enumerate(TOKEN_RE.finditer(text)):

@@ -377,7 +377,7 @@ def test_sync_and_async_twins_match(name: str, sync: object, async_: object) -> 
 def test_every_client_method_has_a_twin() -> None:
     names = {p[0] for p in PAIRS}
     assert {"chat", "chat_stream", "generate", "stream", "embed", "rerank", "tokenize"} <= names
-    assert {"_send", "_read_body", "_request_json", "_open_stream", "_bodies", "_events"} <= names
+    assert {"_send", "_read_body", "_request_json", "_open_stream", "_bodies", "_chunks"} <= names
 
 
 async def test_async_embedding_batches_run_concurrently_within_the_bound() -> None:

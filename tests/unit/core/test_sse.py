@@ -6,6 +6,7 @@ import pytest
 
 from qwen_dashscope import ProtocolError
 from qwen_dashscope._sse import ServerSentEvent, SSEDecoder, iter_sse
+from tests._wire import Captures
 
 FRAMED = (
     'id:1\nevent:result\n:HTTP_STATUS/200\ndata:{"output":{"text":"你好"}}\n\n'
@@ -114,3 +115,54 @@ def test_invalid_utf8_is_a_protocol_error_with_the_request_id() -> None:
     with pytest.raises(ProtocolError, match="not UTF-8") as info:
         decoder.feed(b'data:{"text":"\xff\xfe"}\n\n')
     assert info.value.request_id == "rid-utf8"
+
+
+# DashScope's frames are read five lines at once when a chunk holds them whole; every other
+# way of cutting the bytes goes line by line. Both must give the same events.
+FRAME_EDGE_CASES = [
+    b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n",
+    b"id:1\r\nevent:result\r\n:HTTP_STATUS/200\r\ndata:{}\r\n\r\n",
+    b"id: 1\nevent:result\n:HTTP_STATUS/200\ndata: {}\n\n",
+    b"id:1\0\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n",
+    b"id:1\nevent:error\n:HTTP_STATUS/500\ndata:{}\n\n",
+    b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:a\ndata:b\n\n",
+    b"data:x\nid:1\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n",
+    b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:{}\nid:2\nevent:result\n:HTTP_STATUS/200\ndata:{}\n\n",
+    b":ping\n\nid:1\nevent:result\n:HTTP_STATUS/200\ndata:\xe8\xa5\xbf\xe6\xb9\x96\n\n",
+]
+
+
+def _one_byte_at_a_time(raw: bytes) -> list[ServerSentEvent]:
+    return list(iter_sse(raw[i : i + 1] for i in range(len(raw))))
+
+
+@pytest.mark.parametrize("raw", FRAME_EDGE_CASES * 2 + [b"".join(FRAME_EDGE_CASES)])
+def test_whole_frames_decode_as_line_by_line(raw: bytes) -> None:
+    assert list(iter_sse([raw])) == _one_byte_at_a_time(raw)
+
+
+def test_captured_streams_decode_alike_however_they_are_cut(wire: Captures) -> None:
+    import random
+
+    rng = random.Random(14)
+    captures = sorted(wire.folder.glob("*.sse"))
+    assert captures
+    for path in captures:
+        raw = path.read_bytes()
+        expected = _one_byte_at_a_time(raw)
+        assert list(iter_sse([raw])) == expected, path.name
+        for _ in range(20):
+            cuts = sorted(rng.sample(range(1, len(raw)), k=min(8, len(raw) - 1)))
+            pieces = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
+            assert list(iter_sse(pieces)) == expected, path.name
+
+
+def test_a_whole_frame_over_the_cap_is_still_refused() -> None:
+    decoder = SSEDecoder(max_size=10)
+    with pytest.raises(ProtocolError, match="over 10 bytes"):
+        decoder.feed(b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:" + b"x" * 11 + b"\n\n")
+
+
+def test_invalid_utf8_in_a_whole_frame_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        SSEDecoder().feed(b"id:1\nevent:result\n:HTTP_STATUS/200\ndata:\xff\n\n")

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import qwen_dashscope.testing as testing
 from qwen_dashscope.testing import (
@@ -22,7 +24,12 @@ from qwen_dashscope.testing._generation import build_turn, default_text
 from qwen_dashscope.testing._models import build_model_table
 from qwen_dashscope.testing._native import merge_usage, native_stream_events, sse_frame
 from qwen_dashscope.testing._recorded import Headers
-from qwen_dashscope.testing._tokens import split_every, split_text, truncate_tokens
+from qwen_dashscope.testing._tokens import (
+    count_tokens_joined,
+    split_every,
+    split_text,
+    truncate_tokens,
+)
 from qwen_dashscope.testing._validate import plan_native_generation
 
 
@@ -298,3 +305,12 @@ def test_pure_validation_raises_api_error() -> None:
         "InvalidParameter",
         "Model not exist.",
     )
+
+
+@given(st.lists(st.text(alphabet="ab 1_,.西湖かな한\n!😀é", max_size=6), max_size=12))
+def test_token_counts_kept_while_text_grows_equal_a_recount(pieces: list[str]) -> None:
+    text, tokens = "", 0
+    for piece in pieces:
+        tokens = count_tokens_joined(text, tokens, piece)
+        text += piece
+        assert tokens == testing.count_tokens(text)
