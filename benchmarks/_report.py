@@ -545,6 +545,10 @@ def markdown(
         "connection are out of the figure), settles the heap (`gc.collect()`, "
         "`gc.freeze()`: a full collection over the imports' objects, ~70 ms, would "
         "otherwise land in one client's window and not another's by chance) and measures.",
+        "- Every package's modules are imported from compiled bytecode: pip compiles the "
+        "peers when it installs them, and the run compiles this checkout's (an editable "
+        "install is not compiled, and with `PYTHONDONTWRITEBYTECODE` set every process would "
+        "compile it again, ~60 ms of the import row).",
         "- The async rows run their burst twice: first on the pool the one warm-up call left "
         "(so the client opens the connections the burst needs, and that CPU is in the "
         "figure), then again at once on the connections the first burst left open (*warm "

@@ -311,6 +311,21 @@ def _default(args: argparse.Namespace, name: str) -> str:
     return "" if args.smoke else str(HERE / name)
 
 
+def compile_ours() -> None:
+    """Compile this checkout's packages to bytecode, as pip does for the peers it installs.
+
+    An editable install is not compiled, and where ``PYTHONDONTWRITEBYTECODE`` is set every
+    client process would compile our sources again inside its cold-import figure (~60 ms)."""
+    import compileall
+    import importlib.util
+
+    for package in ("qwen_dashscope", "langchain_qwen", "llama_index_qwen"):
+        spec = importlib.util.find_spec(package)  # a top-level package: not imported
+        if spec is not None and spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                compileall.compile_dir(folder, quiet=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, help="default: 3 (1 with --smoke)")
@@ -336,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = Results.from_json(json.loads(Path(args.from_json).read_text()))
         specs = [s for s in specs if s.name in results.samples]
     else:
+        compile_ours()
         rounds = args.rounds or (1 if args.smoke else 3)
         only = set(args.rows.split(",")) if args.rows else None
         lanes = 2 if args.smoke else 1
