@@ -1,11 +1,11 @@
-"""What ``Qwen`` and ``QwenEmbedding`` share: connection fields, their clients, and the
-LlamaIndex-side spellings of their keywords."""
+"""What the four LlamaIndex classes share: the connection fields (declared once, here), their
+clients, and the LlamaIndex-side spellings of their keywords."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from qwen_dashscope import (
     ClientCache,
@@ -23,6 +23,79 @@ if TYPE_CHECKING:
     from qwen_dashscope import AsyncDashScopeClient, DashScopeClient
 
 API_KEY_ENV = "DASHSCOPE_API_KEY"
+
+# The connection fields, declared once: each class writes ``api_key: ApiKeyField`` and so on
+# (the names are CONNECTION_FIELDS; a test checks every class declares them all).
+ApiKeyField = Annotated[
+    SecretStr | None,
+    Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="DashScope API key (default: the DASHSCOPE_API_KEY environment variable).",
+    ),
+]
+BaseUrlField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        description="API base URL, e.g. https://dashscope-intl.aliyuncs.com/api/v1 (default: "
+        "DASHSCOPE_HTTP_BASE_URL, else the Beijing endpoint; api_base= too).",
+    ),
+]
+RegionField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        description="Deployment region (beijing, singapore, us, hongkong, finance); or base_url.",
+    ),
+]
+WorkspaceField = Annotated[
+    str | None,
+    Field(default=None, description="Model Studio workspace id (X-DashScope-WorkSpace)."),
+]
+ProtocolField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        description="'native' (DashScope's /api/v1) or 'openai' (DashScope's "
+        "/compatible-mode/v1 or a self-hosted /v1); None: inferred from base_url.",
+    ),
+]
+BackendField = Annotated[
+    str | None,
+    Field(
+        default=None,
+        description="The server: 'dashscope', 'vllm', 'sglang', 'ollama', 'llamacpp', 'openai' "
+        "(generic) or 'auto' (ask it once); None: inferred from base_url (DashScope hosts, "
+        "port 11434 Ollama, 30000 SGLang, else vLLM). Decides where the thinking switch and "
+        "reasoning go and which DashScope-only rules apply.",
+    ),
+]
+TimeoutField = Annotated[
+    Any,
+    Field(
+        default=None,
+        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a "
+        "qwen_dashscope.Timeouts (which also has a total deadline).",
+    ),
+]
+MaxRetriesField = Annotated[
+    int, Field(default=2, description="Retries of rate-limited, failed or dropped requests.")
+]
+DefaultHeadersField = Annotated[
+    dict[str, str] | None,
+    Field(default=None, description="Extra HTTP headers sent with every request."),
+]
+MaxConnectionsField = Annotated[
+    int | None,
+    Field(
+        default=None,
+        description="Most connections of the shared pool its requests use (default 1000, as "
+        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
+        "http_client / async_http_client (they keep their own httpx.Limits).",
+    ),
+]
 
 # Other LlamaIndex integrations' names for our fields (llama-index-llms-dashscope,
 # llama-index-llms-openai): accepted, so migrating code keeps its meaning.

@@ -30,7 +30,22 @@ from qwen_dashscope import (
 from qwen_dashscope._jobs import batch_job, submit_embedding_batch
 from qwen_dashscope._runner import RateLimiter, aembedding_rows, embedding_rows
 
-from ._settings import EMBEDDING_ALIASES, TransportMixin, sort_keywords, take_aliases
+from ._settings import (
+    EMBEDDING_ALIASES,
+    ApiKeyField,
+    BackendField,
+    BaseUrlField,
+    DefaultHeadersField,
+    MaxConnectionsField,
+    MaxRetriesField,
+    ProtocolField,
+    RegionField,
+    TimeoutField,
+    TransportMixin,
+    WorkspaceField,
+    sort_keywords,
+    take_aliases,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -102,29 +117,14 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         description="Task instruction sent with queries (v4 'instruct'; on the OpenAI "
         "protocol Qwen3-Embedding's 'Instruct: ...\\nQuery:' prefix).",
     )
-    api_key: SecretStr | None = Field(
-        default=None,
-        exclude=True,
-        repr=False,
-        description="DashScope API key (default: the DASHSCOPE_API_KEY environment variable).",
-    )
-    base_url: str | None = Field(default=None, description="Native API base URL.")
-    region: str | None = Field(default=None, description="Deployment region, or use base_url.")
-    workspace: str | None = Field(default=None, description="Model Studio workspace id.")
-    protocol: str | None = Field(
-        default=None,
-        description="'native' or 'openai' (/embeddings); None: inferred from base_url.",
-    )
-    backend: str | None = Field(
-        default=None,
-        description="'dashscope', 'vllm', 'sglang', 'ollama', 'llamacpp', 'openai' or 'auto'; "
-        "None: inferred from base_url (as for Qwen).",
-    )
-    timeout: Any = Field(
-        default=None,
-        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a Timeouts.",
-    )
-    max_retries: int = Field(default=2, description="Retries of failed requests.")
+    api_key: ApiKeyField
+    base_url: BaseUrlField
+    region: RegionField
+    workspace: WorkspaceField
+    protocol: ProtocolField
+    backend: BackendField
+    timeout: TimeoutField
+    max_retries: MaxRetriesField
     max_concurrency: int = Field(
         default=4, description="Requests in flight at once when pacing (rate limits) is on."
     )
@@ -134,15 +134,8 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
     tokens_per_minute: float | None = Field(
         default=None, description="Client-side pacing of embedded tokens per minute."
     )
-    default_headers: dict[str, str] | None = Field(
-        default=None, description="Extra HTTP headers sent with every request."
-    )
-    max_connections: int | None = Field(
-        default=None,
-        description="Most connections of the shared pool its requests use (default 1000, as "
-        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
-        "http_client / async_http_client (they keep their own httpx.Limits).",
-    )
+    default_headers: DefaultHeadersField
+    max_connections: MaxConnectionsField
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _limiter: tuple[tuple[Any, Any], RateLimiter] | None = PrivateAttr(default=None)

@@ -70,7 +70,22 @@ from ._convert import (
     tool_selections,
     tool_specs,
 )
-from ._settings import ALIASES, TransportMixin, sort_keywords, take_aliases
+from ._settings import (
+    ALIASES,
+    ApiKeyField,
+    BackendField,
+    BaseUrlField,
+    DefaultHeadersField,
+    MaxConnectionsField,
+    MaxRetriesField,
+    ProtocolField,
+    RegionField,
+    TimeoutField,
+    TransportMixin,
+    WorkspaceField,
+    sort_keywords,
+    take_aliases,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -219,38 +234,12 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         description="The Qwen model, e.g. qwen-plus, qwen3-max, qwen-flash, qwen3-vl-plus "
         "(model_name= is accepted too).",
     )
-    api_key: SecretStr | None = Field(
-        default=None,
-        exclude=True,
-        repr=False,
-        description="DashScope API key (default: the DASHSCOPE_API_KEY environment variable).",
-    )
-    base_url: str | None = Field(
-        default=None,
-        description=(
-            "Native API base URL, e.g. https://dashscope-intl.aliyuncs.com/api/v1 "
-            "(default: DASHSCOPE_HTTP_BASE_URL, else the Beijing endpoint; api_base= too)."
-        ),
-    )
-    region: str | None = Field(
-        default=None,
-        description="Deployment region (beijing, singapore, us, hongkong, finance); or base_url.",
-    )
-    workspace: str | None = Field(
-        default=None, description="Model Studio workspace id (X-DashScope-WorkSpace)."
-    )
-    protocol: str | None = Field(
-        default=None,
-        description="'native' (DashScope's /api/v1) or 'openai' (/chat/completions: DashScope's "
-        "/compatible-mode/v1 or a self-hosted /v1); None: inferred from base_url.",
-    )
-    backend: str | None = Field(
-        default=None,
-        description="The server: 'dashscope', 'vllm', 'sglang', 'ollama', 'llamacpp', 'openai' "
-        "(generic) or 'auto' (ask it once); None: inferred from base_url (DashScope hosts, "
-        "port 11434 Ollama, 30000 SGLang, else vLLM). Decides where the thinking switch and "
-        "reasoning go and which DashScope-only rules apply.",
-    )
+    api_key: ApiKeyField
+    base_url: BaseUrlField
+    region: RegionField
+    workspace: WorkspaceField
+    protocol: ProtocolField
+    backend: BackendField
     # The generation parameters (qwen_dashscope.GENERATION_PARAMETERS; a test checks the list).
     temperature: float | None = Field(
         default=None, description="Sampling temperature in [0, 2) (default: the model's)."
@@ -297,23 +286,10 @@ class Qwen(TransportMixin, FunctionCallingLLM):
     top_logprobs: int | None = Field(
         default=None, description="Alternatives per token with logprobs (0-5)."
     )
-    timeout: Any = Field(
-        default=None,
-        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a "
-        "qwen_dashscope.Timeouts (which also has a total deadline).",
-    )
-    max_retries: int = Field(
-        default=2, description="Retries of rate-limited, failed or dropped requests."
-    )
-    default_headers: dict[str, str] | None = Field(
-        default=None, description="Extra HTTP headers sent with every request."
-    )
-    max_connections: int | None = Field(
-        default=None,
-        description="Most connections of the shared pool its requests use (default 1000, as "
-        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
-        "http_client / async_http_client (they keep their own httpx.Limits).",
-    )
+    timeout: TimeoutField
+    max_retries: MaxRetriesField
+    default_headers: DefaultHeadersField
+    max_connections: MaxConnectionsField
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="Other DashScope parameters sent with every call (e.g. "

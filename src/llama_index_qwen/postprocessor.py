@@ -20,7 +20,20 @@ from qwen_dashscope import (
     resolve_api_key,
 )
 
-from ._settings import ALIASES, TransportMixin, sort_keywords, take_aliases
+from ._settings import (
+    ALIASES,
+    ApiKeyField,
+    BaseUrlField,
+    DefaultHeadersField,
+    MaxConnectionsField,
+    MaxRetriesField,
+    RegionField,
+    TimeoutField,
+    TransportMixin,
+    WorkspaceField,
+    sort_keywords,
+    take_aliases,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -73,29 +86,14 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
     instruct: str | None = Field(
         default=None, description="Task instruction (qwen3-rerank, qwen3-vl-rerank)."
     )
-    api_key: SecretStr | None = Field(
-        default=None,
-        exclude=True,
-        repr=False,
-        description="DashScope API key (default: the DASHSCOPE_API_KEY environment variable).",
-    )
-    base_url: str | None = Field(default=None, description="Native API base URL.")
-    region: str | None = Field(default=None, description="Deployment region, or use base_url.")
-    workspace: str | None = Field(default=None, description="Model Studio workspace id.")
-    timeout: Any = Field(
-        default=None,
-        description="Seconds (connect/read), (connect, read), an httpx.Timeout or a Timeouts.",
-    )
-    max_retries: int = Field(default=2, description="Retries of failed requests.")
-    default_headers: dict[str, str] | None = Field(
-        default=None, description="Extra HTTP headers sent with every request."
-    )
-    max_connections: int | None = Field(
-        default=None,
-        description="Most connections of the shared pool its requests use (default 1000, as "
-        "the openai SDK; beyond it calls wait for a free one). Not used for a client given as "
-        "http_client / async_http_client (they keep their own httpx.Limits).",
-    )
+    api_key: ApiKeyField
+    base_url: BaseUrlField
+    region: RegionField
+    workspace: WorkspaceField
+    timeout: TimeoutField
+    max_retries: MaxRetriesField
+    default_headers: DefaultHeadersField
+    max_connections: MaxConnectionsField
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
     _http_client: httpx.Client | None = PrivateAttr(default=None)

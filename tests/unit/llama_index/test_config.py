@@ -308,3 +308,46 @@ def test_an_unknown_model_warns_that_its_metadata_are_defaults() -> None:
     with pytest.warns(UserWarning, match="did you mean 'qwen-turbo'"):
         metadata = llm.metadata
     assert metadata.context_window == 32_768
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        Qwen,
+        QwenEmbedding,
+        llama_index_qwen.QwenMultiModalEmbedding,
+        llama_index_qwen.QwenRerank,
+    ],
+)
+def test_every_class_declares_the_connection_fields_from_one_definition(cls: type) -> None:
+    from typing import get_args
+
+    from llama_index_qwen import _settings
+    from qwen_dashscope import CONNECTION_FIELDS
+
+    shared = {
+        "api_key": _settings.ApiKeyField,
+        "base_url": _settings.BaseUrlField,
+        "region": _settings.RegionField,
+        "workspace": _settings.WorkspaceField,
+        "timeout": _settings.TimeoutField,
+        "max_retries": _settings.MaxRetriesField,
+        "default_headers": _settings.DefaultHeadersField,
+        "max_connections": _settings.MaxConnectionsField,
+        "protocol": _settings.ProtocolField,
+        "backend": _settings.BackendField,
+    }
+    assert set(shared) == set(CONNECTION_FIELDS)
+    # Rerank and multimodal embeddings exist on DashScope's native API only: no protocol switch.
+    native_only = cls in (llama_index_qwen.QwenMultiModalEmbedding, llama_index_qwen.QwenRerank)
+    for name in CONNECTION_FIELDS:
+        if native_only and name in ("protocol", "backend"):
+            assert name not in cls.model_fields  # type: ignore[attr-defined]
+            continue
+        declared = cls.model_fields[name]  # type: ignore[attr-defined]
+        definition = get_args(shared[name])[1]
+        assert (declared.description, declared.default) == (
+            definition.description,
+            definition.default,
+        ), f"{cls.__name__}.{name}"
+    assert cls.model_fields["api_key"].exclude is True  # type: ignore[attr-defined]
