@@ -32,8 +32,8 @@ from qwen_dashscope import (
     check_embedding_dimension,
     check_field,
     check_max_connections,
+    check_model_endpoint,
     connection_options,
-    get_model_capabilities,
     refuse_unknown_keywords,
     region_beats_environment,
     reject_booleans,
@@ -175,13 +175,7 @@ class QwenEmbeddings(BaseModel, Embeddings):
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        caps = get_model_capabilities(self.model)
-        if caps.known and caps.endpoint != "embedding":
-            raise InvalidRequestError(
-                f"model={self.model!r} is a {caps.endpoint} model, not an embedding model; use "
-                "e.g. text-embedding-v4",
-                param="model",
-            )
+        check_model_endpoint(self.model, "embedding")
         check_embedding_dimension(self.model, self.dimensions, param="dimensions")
         check_embedding_batch_size(self.model, self.batch_size, param="batch_size")
         if self.max_concurrency < 1:

@@ -14,7 +14,7 @@ from qwen_dashscope import (
     InvalidRequestError,
     check_embedding_batch_size,
     check_embedding_dimension,
-    get_model_capabilities,
+    check_model_endpoint,
 )
 
 from ._connection import QwenConnection
@@ -70,13 +70,7 @@ class QwenMultimodalEmbeddings(QwenConnection, Embeddings):
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        caps = get_model_capabilities(self.model)
-        if caps.known and caps.endpoint != "multimodal-embedding":
-            raise InvalidRequestError(
-                f"model={self.model!r} is a {caps.endpoint} model, not a multimodal embedding "
-                "model; use e.g. tongyi-embedding-vision-plus or qwen3-vl-embedding",
-                param="model",
-            )
+        check_model_endpoint(self.model, "multimodal-embedding")
         check_embedding_dimension(self.model, self.dimensions, param="dimensions")
         check_embedding_batch_size(self.model, self.batch_size, param="batch_size")
         if self.max_concurrency < 1:

@@ -12,7 +12,11 @@ from langchain_core.documents.compressor import BaseDocumentCompressor
 from pydantic import Field, model_validator
 from typing_extensions import Self
 
-from qwen_dashscope import InvalidRequestError, RerankResult, get_model_capabilities
+from qwen_dashscope import (
+    InvalidRequestError,
+    RerankResult,
+    check_model_endpoint,
+)
 
 from ._connection import QwenConnection
 
@@ -68,13 +72,7 @@ class QwenRerank(QwenConnection, BaseDocumentCompressor):
 
     @model_validator(mode="after")
     def _validate(self) -> Self:
-        caps = get_model_capabilities(self.model)
-        if caps.known and caps.endpoint != "rerank":
-            raise InvalidRequestError(
-                f"model={self.model!r} is a {caps.endpoint} model, not a rerank model; use e.g. "
-                "qwen3-rerank",
-                param="model",
-            )
+        check_model_endpoint(self.model, "rerank")
         if self.top_n is not None and self.top_n < 1:
             raise InvalidRequestError(f"top_n={self.top_n} must be >= 1 (or None)", param="top_n")
         self._check_connection()

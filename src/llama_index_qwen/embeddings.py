@@ -20,11 +20,10 @@ from qwen_dashscope import (
     BatchLimits,
     BulkOptions,
     ClientCache,
-    InvalidRequestError,
     check_embedding_batch_size,
     check_embedding_dimension,
     check_field,
-    get_model_capabilities,
+    check_model_endpoint,
     reject_booleans,
 )
 from qwen_dashscope._jobs import batch_job, submit_embedding_batch
@@ -159,13 +158,7 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         reject_booleans({**kwargs, "batch_size": embed_batch_size})  # before pydantic coerces
         known = set(type(self).model_fields) | {"model", "api_base", "request_timeout"}
         sort_keywords(kwargs, known, where="QwenEmbedding", passthrough=None)
-        caps = get_model_capabilities(model_name)
-        if caps.known and caps.endpoint != "embedding":
-            raise InvalidRequestError(
-                f"model_name={model_name!r} is a {caps.endpoint} model, not an embedding model; "
-                "use e.g. text-embedding-v4",
-                param="model_name",
-            )
+        check_model_endpoint(model_name, "embedding", param="model_name")
         embed_batch_size = check_embedding_batch_size(
             model_name, embed_batch_size, param="embed_batch_size"
         )

@@ -19,11 +19,10 @@ from llama_index.core.schema import ImageType
 from qwen_dashscope import (
     DEFAULT_MULTIMODAL_EMBEDDING_MODEL,
     ClientCache,
-    InvalidRequestError,
     Timeouts,
     check_embedding_batch_size,
     check_embedding_dimension,
-    get_model_capabilities,
+    check_model_endpoint,
     reject_booleans,
     resolve_api_key,
 )
@@ -128,13 +127,7 @@ class QwenMultiModalEmbedding(TransportMixin, MultiModalEmbedding):
         reject_booleans({**kwargs, "batch_size": embed_batch_size})  # before pydantic coerces
         known = set(type(self).model_fields) | {"model", "api_base", "request_timeout"}
         sort_keywords(kwargs, known, where="QwenMultiModalEmbedding", passthrough=None)
-        caps = get_model_capabilities(model_name)
-        if caps.known and caps.endpoint != "multimodal-embedding":
-            raise InvalidRequestError(
-                f"model_name={model_name!r} is a {caps.endpoint} model, not a multimodal "
-                "embedding model; use e.g. tongyi-embedding-vision-plus or qwen3-vl-embedding",
-                param="model_name",
-            )
+        check_model_endpoint(model_name, "multimodal-embedding", param="model_name")
         embed_batch_size = check_embedding_batch_size(
             model_name, embed_batch_size, param="embed_batch_size"
         )

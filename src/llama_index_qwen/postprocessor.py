@@ -15,7 +15,7 @@ from qwen_dashscope import (
     ClientCache,
     InvalidRequestError,
     RerankResult,
-    get_model_capabilities,
+    check_model_endpoint,
     reject_booleans,
     resolve_api_key,
 )
@@ -115,13 +115,7 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
         reject_booleans(kwargs)  # before pydantic coerces
         known = set(type(self).model_fields) | {"model_name", "api_base", "request_timeout"}
         sort_keywords(kwargs, known, where="QwenRerank", passthrough=None)
-        caps = get_model_capabilities(model)
-        if caps.known and caps.endpoint != "rerank":
-            raise InvalidRequestError(
-                f"model={model!r} is a {caps.endpoint} model, not a rerank model; use e.g. "
-                "qwen3-rerank",
-                param="model",
-            )
+        check_model_endpoint(model, "rerank")
         top_n = kwargs.get("top_n", 3)
         if top_n is not None and (not isinstance(top_n, int) or top_n < 1):
             raise InvalidRequestError(f"top_n={top_n!r} must be >= 1 (or None)", param="top_n")

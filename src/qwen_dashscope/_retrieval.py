@@ -66,10 +66,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ._capabilities import ModelCapabilities, get_model_capabilities
+from ._capabilities import ModelCapabilities
 from ._errors import InvalidRequestError, ProtocolError
 from ._native import RERANK_PATH, parse_model
-from ._rules import check_embedding_batch_size, check_embedding_dimension
+from ._rules import check_embedding_batch_size, check_embedding_dimension, check_model_endpoint
 from ._types import Embedding, EmbeddingResult, RerankItem, RerankResult, Usage
 
 __all__ = [
@@ -276,14 +276,7 @@ class _Doc:
 def _rerank_caps(model: Any) -> ModelCapabilities:
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError("model must be a non-empty model name", param="model")
-    caps = get_model_capabilities(model)
-    if caps.known and caps.endpoint != "rerank":
-        raise InvalidRequestError(
-            f"model {model!r} is a {caps.endpoint} model, not a rerank model; use e.g. "
-            "qwen3-rerank (text) or qwen3-vl-rerank (images, video)",
-            param="model",
-        )
-    return caps
+    return check_model_endpoint(model, "rerank")
 
 
 def _check_tokens(text: str, caps: ModelCapabilities, model: str, what: str, param: str) -> int:
@@ -501,14 +494,7 @@ class _Item:
 def _multimodal_caps(model: Any) -> ModelCapabilities:
     if not isinstance(model, str) or not model.strip():
         raise InvalidRequestError("model must be a non-empty model name", param="model")
-    caps = get_model_capabilities(model)
-    if caps.known and caps.endpoint != "multimodal-embedding":
-        raise InvalidRequestError(
-            f"model {model!r} is a {caps.endpoint} model, not a multimodal embedding model; "
-            "use e.g. tongyi-embedding-vision-plus or qwen3-vl-embedding",
-            param="model",
-        )
-    return caps
+    return check_model_endpoint(model, "multimodal-embedding")
 
 
 def _content_item(value: Any, caps: ModelCapabilities, model: str, i: int) -> _Item:

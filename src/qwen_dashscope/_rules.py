@@ -868,6 +868,31 @@ def embedding_batches(
     return [(start, texts[start : start + size]) for start in range(0, len(texts), size)]
 
 
+_ENDPOINT_KINDS: Final = {
+    "embedding": ("an embedding model", "text-embedding-v4"),
+    "multimodal-embedding": (
+        "a multimodal embedding model",
+        "tongyi-embedding-vision-plus or qwen3-vl-embedding",
+    ),
+    "rerank": ("a rerank model", "qwen3-rerank (text) or qwen3-vl-rerank (images, video)"),
+}
+
+
+def check_model_endpoint(model: str, endpoint: str, *, param: str = "model") -> ModelCapabilities:
+    """The capabilities of ``model``, refused (naming ``param``, the caller's name for the
+    model field) when the table knows it serves another endpoint than ``endpoint``: a chat
+    model given to an embedding or rerank class would otherwise fail only at the first call,
+    with the service's "Model not exist" or a 400. Unknown names pass (new models)."""
+    caps = get_model_capabilities(model)
+    if caps.known and caps.endpoint != endpoint:
+        what, example = _ENDPOINT_KINDS[endpoint]
+        raise InvalidRequestError(
+            f"{param}={model!r} is a {caps.endpoint} model, not {what}; use e.g. {example}",
+            param=param,
+        )
+    return caps
+
+
 def check_embedding_dimension(
     model: str, dimension: Any, *, param: str = "dimension"
 ) -> int | None:

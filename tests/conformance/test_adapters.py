@@ -891,3 +891,29 @@ def test_an_explicit_region_beats_the_environments_base_url_in_both(
         assert regional.base_url == "https://dashscope-intl.aliyuncs.com/api/v1", cls
         default = ClientSettings.resolve(**cls(api_key=KEY)._connection())
         assert default.base_url == "http://127.0.0.1:9/api/v1", cls
+
+
+@pytest.mark.parametrize(
+    ("lc_class", "li_class", "model"), PAIRS[1:], ids=[p[0].__name__ for p in PAIRS[1:]]
+)
+def test_a_model_of_another_endpoint_is_refused_alike_in_both(
+    lc_class: Any, li_class: Any, model: str
+) -> None:
+    """A chat model given to an embedding or rerank class (and a rerank model to an embedding
+    class) is refused at construction by the one core rule, naming the field and a model to
+    use; the two adapters differ only in the field's name (LlamaIndex embeddings:
+    ``model_name``)."""
+    from qwen_dashscope import check_model_endpoint, get_model_capabilities
+
+    endpoint = get_model_capabilities(model).endpoint
+    for wrong in ("qwen-plus", "qwen3-rerank" if endpoint != "rerank" else "text-embedding-v4"):
+        messages = []
+        for cls in (lc_class, li_class):
+            with pytest.raises(ValueError) as caught:
+                cls(api_key=KEY, model=wrong)
+            messages.append(str(caught.value))
+        param = "model_name" if li_class in (QwenEmbedding, QwenMultiModalEmbedding) else "model"
+        for message, name in zip(messages, ("model", param), strict=True):
+            with pytest.raises(InvalidRequestError) as expected:
+                check_model_endpoint(wrong, endpoint, param=name)
+            assert str(expected.value).split(" (request_id")[0] in message, (name, message)
