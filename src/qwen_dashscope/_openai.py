@@ -201,7 +201,13 @@ def render_chat(chat: ResolvedChat, *, backend: Backend = "dashscope") -> WireRe
     base)."""
     params = dict(chat.parameters)
     params.pop("result_format", None)
-    params.pop("incremental_output", None)  # OpenAI streams are always incremental
+    if params.pop("incremental_output", True) is False:  # True: what OpenAI streams are
+        raise InvalidRequestError(
+            "incremental_output=False is an option of DashScope's native API: OpenAI-protocol "
+            "streams (compatible mode, self-hosted servers, the Batch API) are always "
+            "incremental, and every class hands you deltas either way; leave it unset",
+            param="incremental_output",
+        )
     body: dict[str, Any] = {
         "model": chat.model,
         "messages": [openai_message(m, backend) for m in chat.messages],

@@ -130,3 +130,24 @@ def test_embedding_body() -> None:
         "encoding_format": "float",
         "dimensions": 256,
     }
+
+
+def test_incremental_output_true_is_what_the_protocol_does_and_false_is_refused() -> None:
+    """OpenAI streams are always incremental: True is not sent (nothing to send it as), and
+    False, which the protocol cannot honour, is an error rather than silently dropped."""
+    request = ChatRequest(
+        model="qwen-plus",
+        messages=[Message("user", "hi")],
+        parameters={"incremental_output": True},
+    )
+    sent = body(request, stream=True)
+    assert "incremental_output" not in sent and sent["stream"] is True
+    refused = ChatRequest(
+        model="qwen-plus",
+        messages=[Message("user", "hi")],
+        parameters={"incremental_output": False},
+    )
+    for backend in ("dashscope", "vllm"):
+        with pytest.raises(InvalidRequestError, match="leave it unset") as caught:
+            body(refused, backend, stream=True)
+        assert caught.value.param == "incremental_output"
