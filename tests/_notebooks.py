@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 pytest.importorskip("nbformat")  # the dev extra, as nbclient and ipykernel
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")  # the kernel the notebooks run in
+pytest.importorskip("nbconvert")  # the HTML export the tests check
 import nbformat
 from nbclient import NotebookClient
 
@@ -84,6 +86,29 @@ def assert_streams_coalesced(nb: Any) -> None:
                 assert all(line.startswith(FIRST_RUN_NOTICES) for line in lines), (index, lines)
 
 
+def assert_exports_cleanly(nb: Any) -> str:
+    """Export the executed notebook to HTML, as ``jupyter nbconvert --to html`` does, and check
+    the page: every chart the notebook displayed is embedded in it, no cell's printed output is
+    split over several blocks (at most one stdout block per code cell), no stderr block (but
+    the first-run notices) and no error. Returns the HTML."""
+    from nbconvert import HTMLExporter
+
+    html: str = HTMLExporter().from_notebook_node(nb)[0]
+    code_cells = sum(1 for cell in nb.cells if cell.cell_type == "code")
+    stdout_blocks = html.count('jp-OutputArea-output" data-mime-type="text/plain"')
+    assert 0 < stdout_blocks <= code_cells, (stdout_blocks, code_cells)
+    stderr = re.findall(
+        r'data-mime-type="application/vnd.jupyter.stderr"[^>]*>\s*<pre>(.*?)</pre>', html, re.S
+    )
+    assert all(text.strip().startswith(FIRST_RUN_NOTICES) for text in stderr), stderr
+    charts = len(displayed(nb, "image/png"))
+    assert html.count('src="data:image/png;base64,') == charts
+    return html
+
+
 def run(path: Path) -> str:
-    """Execute the notebook and return its stream output and any error tracebacks."""
-    return text_of(execute(path))
+    """Execute the notebook, check its HTML export, and return its stream output and any
+    error tracebacks."""
+    nb = execute(path)
+    assert_exports_cleanly(nb)
+    return text_of(nb)

@@ -17,6 +17,7 @@ pytest.importorskip("matplotlib")  # the notebooks extra
 
 from tests._notebooks import (
     assert_committed_without_outputs,
+    assert_exports_cleanly,
     assert_streams_coalesced,
     displayed,
     execute,
@@ -46,6 +47,7 @@ def test_notebook_runs_offline_with_scripted_answers() -> None:
     assert not any(k.startswith("DASHSCOPE_") for k in os.environ)
     nb = execute(NOTEBOOK, extra_cells=[REPORT])
     assert_streams_coalesced(nb)
+    assert_exports_cleanly(nb)
     out, report = text_of(nb).split("REQUESTS=")
     requests = json.loads(report)
 

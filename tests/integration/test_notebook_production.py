@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib")  # the notebooks extra
 
 from tests._notebooks import (
     assert_committed_without_outputs,
+    assert_exports_cleanly,
     assert_streams_coalesced,
     displayed,
     execute,
@@ -43,6 +44,7 @@ def test_notebook_is_committed_without_outputs() -> None:
 def test_notebook_runs_end_to_end() -> None:
     nb = execute(NOTEBOOK)
     assert_streams_coalesced(nb)
+    assert_exports_cleanly(nb)
     out = text_of(nb)
     assert "Traceback" not in out, out
 
