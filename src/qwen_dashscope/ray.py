@@ -36,6 +36,7 @@ rule of ``_batch.bulk_request``): the same rows give the same answers as ``submi
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -167,9 +168,26 @@ class _Predictor:
 
 
 def _shutdown(loop: asyncio.AbstractEventLoop) -> None:
-    if not loop.is_closed():
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+    """Close a predictor's private loop (and its pool). The finalizer can run wherever the
+    predictor is collected, also inside another running event loop (async code, a notebook
+    kernel), where this thread cannot run a second loop: then a short-lived thread does it."""
+    if loop.is_closed():
+        return
+
+    def finish() -> None:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop running here: the usual case
+        finish()
+        return
+    worker = threading.Thread(target=finish, name="qwen-dashscope-predictor-close")
+    worker.start()
+    worker.join()
 
 
 def _rebuild(cls: type[_Predictor], config: PredictorConfig, extra: dict[str, Any]) -> Any:

@@ -63,3 +63,25 @@ def test_bad_settings_fail_in_the_driver() -> None:
         ChatPredictor(max_concurrency=0)
     with pytest.raises(InvalidRequestError, match="no column 'prompt'"):
         ChatPredictor(api_key="k")({"text": np.array(["x"], dtype=object)})
+
+
+def test_a_predictor_collected_inside_a_running_event_loop_still_closes_its_loop(
+    emulator_env: DashScopeEmulator,
+) -> None:
+    """Its finalizer runs where it is collected, e.g. in async code or a notebook kernel's
+    loop, where the thread cannot run the predictor's own loop: it used to raise there ("Cannot
+    run the event loop while another loop is running") and leave the loop and pool open."""
+    import asyncio
+    import gc
+
+    held = [ChatPredictor(model="qwen-plus")]
+    assert list(held[0]({"prompt": np.array(["a"], dtype=object)})["text"]) == ["[emulator] a"]
+    loop = held[0]._loop
+    assert loop is not None and not loop.is_closed()
+
+    async def drop() -> None:
+        held.clear()  # the last reference: the finalizer runs now, inside this running loop
+        gc.collect()
+
+    asyncio.run(drop())
+    assert loop.is_closed()
