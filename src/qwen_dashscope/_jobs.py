@@ -16,6 +16,12 @@ on disk with its manifest (``_batch.JobManifest``). Where the state lives, and w
 The job id is a digest of the model, the settings and every JSONL line, so submitting the
 same inputs again finds the job (locally, else on the service) instead of paying twice;
 ``dedup=False`` forces a new job.
+
+Several processes may follow one job at once (a notebook and a cron job, two workers): every
+step that changes it (submit, refresh, cancel) holds the job folder's lock (``flock`` on
+``<folder>/.lock``, POSIX) and starts from the manifest on disk, so a batch another process
+created meanwhile is seen, not created again. (Without ``fcntl``, on Windows, there is no lock:
+follow a job from one process at a time there.)
 """
 
 from __future__ import annotations
@@ -24,9 +30,14 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from ._batch import (
     EMBEDDINGS_ENDPOINT,
@@ -88,6 +99,22 @@ def _no_result(part: PartState | None) -> APIError:
     return error_from_body(
         None, {"error": {"code": "no_result", "message": f"no result for this row: {where}"}}
     )
+
+
+@contextlib.contextmanager
+def _job_lock(folder: Path) -> Iterator[None]:
+    """Hold the job folder's lock (exclusive, between processes and threads alike: each holder
+    opens the file itself). Not re-entrant: take it once per step."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    with open(folder / ".lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class BatchJob:
@@ -248,9 +275,22 @@ class BatchJob:
         part.downloaded = True
         self._save()
 
+    def _reload(self) -> None:
+        """Start from the manifest on disk: another process may have moved the job on."""
+        current = load_manifest(self.folder)
+        if current is not None and current.id == self.manifest.id:
+            self.manifest = current
+
     def refresh(self) -> BatchJob:
         """Create the batches still missing (within the limit of batches at once), retrieve
-        the running ones, download the result files of those that ended."""
+        the running ones, download the result files of those that ended. Holds the job's
+        lock and starts from the manifest on disk (see the module's notes)."""
+        with _job_lock(self.folder):
+            self._reload()
+            self._refresh()
+        return self
+
+    def _refresh(self) -> None:
         for part in self.parts:
             if part.batch_id and not part.terminal:
                 self._update(part, self._client.retrieve_batch(part.batch_id))
@@ -266,11 +306,16 @@ class BatchJob:
         for part in self.parts:
             if part.terminal and not part.downloaded:
                 self._download(part)
-        return self
 
     def cancel(self) -> BatchJob:
         """Cancel every batch still running (rows already done keep their results and are
         billed [DOC]); batches not created yet are never created."""
+        with _job_lock(self.folder):
+            self._reload()
+            self._cancel()
+        return self
+
+    def _cancel(self) -> None:
         for part in self.parts:
             if part.terminal:
                 continue
@@ -281,7 +326,6 @@ class BatchJob:
             if part.status != "cancelling":
                 self._update(part, self._client.cancel_batch(part.batch_id))
         self._save()
-        return self
 
     def wait(
         self,
@@ -493,38 +537,62 @@ def _submit(
         else new_job_id()
     )
     folder = _folder(jobs_dir, job_id)
-    existing = load_manifest(folder)
+    with _job_lock(folder):  # two processes submitting the same inputs write one manifest
+        existing = load_manifest(folder)
+        if existing is None:
+            job = _new_job(
+                client,
+                folder,
+                JobManifest(
+                    id=job_id,
+                    kind=kind,  # type: ignore[arg-type]
+                    model=model,
+                    endpoint=endpoint,
+                    rows=rows,
+                    base_url=base,
+                    completion_window=window,
+                    metadata=user_metadata,
+                    max_active=limits.max_active,
+                    parts=[
+                        PartState(index=i, rows=[line.row for line in part])
+                        for i, part in enumerate(parts)
+                    ],
+                ),
+                parts,
+                {**refused, **too_large},
+                dedup=dedup,
+                convert=convert,
+            )
     if existing is not None:
         logger.info("job %s was submitted before: resuming it", job_id)
         return _resume(client, existing, folder, convert)
-    manifest = JobManifest(
-        id=job_id,
-        kind=kind,  # type: ignore[arg-type]
-        model=model,
-        endpoint=endpoint,
-        rows=rows,
-        base_url=base,
-        completion_window=window,
-        metadata=user_metadata,
-        max_active=limits.max_active,
-        parts=[
-            PartState(index=i, rows=[line.row for line in part]) for i, part in enumerate(parts)
-        ],
-    )
+    return job.refresh()
+
+
+def _new_job(
+    client: DashScopeClient,
+    folder: Path,
+    manifest: JobManifest,
+    parts: Sequence[Sequence[BatchLine]],
+    refused: Mapping[int, DashScopeError],
+    *,
+    dedup: bool,
+    convert: Callable[[Any], Any] | None,
+) -> BatchJob:
+    """A new job's manifest and input files, written under the job's lock (adopting batches
+    the service already has under the job's name)."""
     for row, error in refused.items():
         manifest.refuse(row, error)
-    for row, large in too_large.items():
-        manifest.refuse(row, large)
     for state, part in zip(manifest.parts, parts, strict=True):
         write_atomic(folder / f"part-{state.index:04d}.jsonl", jsonl(part))
     job = BatchJob(client, manifest, folder, convert=convert)
     if dedup:  # submitted before from another machine (or a lost folder): adopt what exists
-        found, _, _ = _service_batches(client, job_id)
+        found, _, _ = _service_batches(client, manifest.id)
         for state in manifest.parts:
             if state.index in found:
                 job._adopt(state, found[state.index])
     save_manifest(folder, manifest)
-    return job.refresh()
+    return job
 
 
 def _resume(

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -317,3 +318,53 @@ def test_the_in_process_runner_killed_half_way_resumes_from_its_checkpoint(
     assert texts == [f"[emulator] row {i}" for i in range(40)]
     assert len(set(usage)) == 1  # the stored rows carry their usage too
     assert _chat_runs(env) - sent_before == 40 - kept  # finished rows were not sent again
+
+
+def _second_view(job: Any) -> Any:
+    """What another process following the same job holds: the manifest as it is on disk now."""
+    from qwen_dashscope._batch import load_manifest
+    from qwen_dashscope._jobs import BatchJob
+
+    manifest = load_manifest(job.folder)
+    assert manifest is not None
+    return BatchJob(job._client, manifest, job.folder)
+
+
+def test_two_processes_following_one_job_never_create_a_batch_twice(
+    env: DashScopeEmulator,
+) -> None:
+    """The second one's view is older than the disk (the first created a batch since): it
+    starts from the manifest on disk, so it sees that batch. (Working from its own view, it
+    used to find the part's input file gone, mark the part failed and save that over the
+    job; with the file still there, it would have paid for the batch again.)"""
+    llm = ChatQwen(model="qwen-plus")
+    rows = [f"row {i}" for i in range(6)]
+    job = llm.submit_batch(rows, limits=BatchLimits(max_lines=3, max_active=1))
+    assert _creates(env) == 1  # part 2 waits for part 1 (one batch at a time)
+    other = _second_view(job)  # loaded while part 2 has no batch
+    first = job.wait(poll_interval=0.01)
+    assert _creates(env) == 2
+    other.refresh()
+    assert _creates(env) == 2  # part 2 was created by the first: not again
+    assert [p.status for p in other.parts] == ["completed", "completed"]
+    assert [p.status for p in _second_view(job).parts] == ["completed", "completed"]  # on disk
+    assert [r.text for r in other.results()] == [m.content for m in first]
+    assert _chat_runs(env) == 6
+
+
+def test_a_step_on_a_job_waits_for_the_job_lock(env: DashScopeEmulator) -> None:
+    """refresh (and so wait and resume) holds the job folder's lock: while another holder has
+    it, the step waits instead of working from a manifest that is about to change."""
+    import threading
+
+    from qwen_dashscope._jobs import _job_lock
+
+    job = ChatQwen(model="qwen-plus").submit_batch(["a", "b"])
+    other = _second_view(job)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (other.refresh(), done.set()))
+    with _job_lock(job.folder):
+        worker.start()
+        assert not done.wait(0.3)  # blocked on the lock
+    assert done.wait(10)  # and goes on once it is free
+    worker.join()
