@@ -182,12 +182,15 @@ class TransportMixin:
     ) -> ClientSettings:
         """Fail at construction on a missing key (DashScope backends only), bad region, base
         URL, protocol, backend, timeout, retries or pool size (``max_connections`` with both
-        HTTP clients given sizes nothing). A DashScope key left unset is taken from
-        DASHSCOPE_API_KEY now, as before; self-hosted servers need none."""
+        HTTP clients given sizes nothing), then keep the HTTP clients given (if any). A
+        DashScope key left unset is taken from DASHSCOPE_API_KEY now, as before; self-hosted
+        servers need none."""
         settings = ClientSettings.resolve(**self._connection(), warn=False)
         if self.api_key is None and settings.api_key is not None and not settings.self_hosted:
             self.api_key = settings.api_key
         check_max_connections(self.max_connections, injected=(http_client, async_http_client))
+        self._http_client = http_client
+        self._async_http_client = async_http_client
         return settings
 
     @property

@@ -172,8 +172,6 @@ class QwenEmbedding(TransportMixin, BaseEmbedding):
         )
         self._check_connection(http_client, async_http_client)
         self._bulk()  # the pacing fields, checked now
-        self._http_client = http_client
-        self._async_http_client = async_http_client
 
     @field_validator("timeout", mode="before")
     @classmethod

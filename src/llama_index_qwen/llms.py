@@ -352,8 +352,6 @@ class Qwen(TransportMixin, FunctionCallingLLM):
         settings = self._check_connection(http_client, async_http_client)
         validate_parameters(self._parameters(), backend=settings.backend)
         check_thinking(self.model, self.enable_thinking)
-        self._http_client = http_client
-        self._async_http_client = async_http_client
 
     @field_validator("stop", "timeout", mode="before")
     @classmethod

@@ -140,8 +140,6 @@ class QwenMultiModalEmbedding(TransportMixin, MultiModalEmbedding):
             **kwargs,
         )
         self._check_connection(http_client, async_http_client)
-        self._http_client = http_client
-        self._async_http_client = async_http_client
 
     @field_validator("timeout")
     @classmethod

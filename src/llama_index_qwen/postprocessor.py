@@ -122,8 +122,6 @@ class QwenRerank(TransportMixin, BaseNodePostprocessor):
         raw_key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         super().__init__(model=model, api_key=SecretStr(resolve_api_key(raw_key)), **kwargs)
         self._check_connection(http_client, async_http_client)
-        self._http_client = http_client
-        self._async_http_client = async_http_client
 
     @classmethod
     def class_name(cls) -> str:
