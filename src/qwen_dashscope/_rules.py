@@ -886,8 +886,9 @@ def check_model_endpoint(model: str, endpoint: str, *, param: str = "model") -> 
     caps = get_model_capabilities(model)
     if caps.known and caps.endpoint != endpoint:
         what, example = _ENDPOINT_KINDS[endpoint]
+        article = "an" if caps.endpoint[:1] in ("a", "e", "i", "o", "u") else "a"
         raise InvalidRequestError(
-            f"{param}={model!r} is a {caps.endpoint} model, not {what}; use e.g. {example}",
+            f"{param}={model!r} is {article} {caps.endpoint} model, not {what}; use e.g. {example}",
             param=param,
         )
     return caps

@@ -288,3 +288,18 @@ def test_rerank_body_and_validation() -> None:
         rerank_plan("https://h/api/v1", "qwen3-rerank", "q", [])
     with pytest.raises(InvalidRequestError, match="top_n"):
         rerank_plan("https://h/api/v1", "qwen3-rerank", "q", ["a"], top_n=0)
+
+
+def test_a_model_of_another_endpoint_names_its_kind_and_one_to_use() -> None:
+    from qwen_dashscope import check_model_endpoint
+
+    with pytest.raises(InvalidRequestError) as caught:
+        check_model_endpoint("text-embedding-v4", "rerank")
+    assert str(caught.value).startswith(
+        "model='text-embedding-v4' is an embedding model, not a rerank model; use e.g. qwen3-rerank"
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        check_model_endpoint("qwen-plus", "embedding", param="model_name")
+    assert caught.value.param == "model_name"
+    assert "model_name='qwen-plus' is a text model, not an embedding model" in str(caught.value)
+    assert check_model_endpoint("my-new-embedding", "embedding").known is False  # unknown: passes
